@@ -1,0 +1,62 @@
+# Rentory: everyday commands. Every target runs with the defaults of scripts/env
+# (anything already set in your environment wins).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := . scripts/env &&
+
+.PHONY: help bootstrap run admin test lint fmt sqlx-prepare dev-db build release clean-data
+
+help:
+	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
+	@echo "make admin EMAIL=.. PASSWORD=.. PIN=..  create the first ADMIN for make run"
+	@echo "make test          start the servers if needed, then cargo test --workspace"
+	@echo "make lint          cargo fmt --check and cargo clippy -D warnings"
+	@echo "make fmt           cargo fmt --all"
+	@echo "make sqlx-prepare  regenerate .sqlx/ after changing a query or a migration"
+	@echo "make dev-db        create and migrate rentory_sqlx; prints the DATABASE_URL to develop with"
+	@echo "make build         cargo build --workspace"
+	@echo "make release       cargo build --release --workspace"
+	@echo "make clean-data    drop the per-test databases (rentory_t_*) tests left behind"
+	@echo "make bootstrap     only install/start the local servers"
+
+bootstrap:
+	@$(ENV) scripts/bootstrap
+
+# rentory-stack starts every service in one process and prints the gateway URL itself.
+run: bootstrap
+	@$(ENV) cargo build -p rentory-stack && exec "$$CARGO_TARGET_DIR/debug/rentory-stack"
+
+# The first ADMIN, through the identity binary's own subcommand, with the pepper `make run`
+# uses (created here if `make run` has not made it yet).
+admin: bootstrap
+	@$(ENV) : "$${EMAIL:?set EMAIL}" "$${PASSWORD:?set PASSWORD}" "$${PIN:?set PIN}"; \
+	mkdir -p .local/secrets; \
+	[[ -s .local/secrets/pepper ]] || (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > .local/secrets/pepper); \
+	RENTORY_PEPPER="$$(cat .local/secrets/pepper)" cargo run -q -p identity -- create-admin --email "$$EMAIL" --password "$$PASSWORD" --pin "$$PIN"
+
+test: bootstrap
+	@$(ENV) cargo test --workspace
+
+lint:
+	@$(ENV) cargo fmt --all -- --check --color "$${CARGO_TERM_COLOR:-auto}" && cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	@$(ENV) cargo fmt --all
+
+sqlx-prepare: bootstrap
+	@$(ENV) scripts/sqlx-prepare
+
+dev-db: bootstrap
+	@$(ENV) scripts/dev-db
+
+build:
+	@$(ENV) cargo build --workspace
+
+release:
+	@$(ENV) cargo build --release --workspace
+
+clean-data:
+	@$(ENV) drops=$$(psql -X -q -At -d "$$RENTORY_TEST_DATABASE_URL" -c \
+	  "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database WHERE starts_with(datname, 'rentory_t_')"); \
+	if [[ -n $$drops ]]; then psql -X -q -v ON_ERROR_STOP=1 -d "$$RENTORY_TEST_DATABASE_URL" <<<"$$drops"; fi; \
+	echo "clean-data: dropped $$(grep -c . <<<"$$drops" || true) test database(s)"

@@ -1,0 +1,274 @@
+//! Publishes each service's outbox to JetStream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::connection::State;
+use async_nats::header::NATS_MESSAGE_ID;
+use async_nats::jetstream::{self, message::PublishMessage};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::backoff::{Backoff, pause_or_shutdown};
+use crate::error::{EventError, chain};
+use crate::outbox::notify_channel;
+use crate::trace::TRACEPARENT_HEADER;
+
+/// Rows taken per round: bounds how long one transaction holds its row locks.
+const BATCH: i64 = 100;
+/// Safety net for a missed NOTIFY (listener reconnecting, another replica's commit).
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How long to wait for JetStream to store one event before treating NATS as down.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often to look at the NATS connection state while it is down.
+const RECONNECT_CHECK: Duration = Duration::from_millis(200);
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Published rows are kept this long for inspection and replay, then deleted.
+const RETENTION: &str = "7 days";
+const CLEANUP_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Moves committed outbox rows of one schema to JetStream.
+///
+/// The pool must connect with `search_path` set to `schema`, and have room for two
+/// connections: one held by the LISTEN, one for each round. Several replicas may run at
+/// once: rows are claimed with `FOR UPDATE SKIP LOCKED`.
+pub struct Relay {
+    pool: PgPool,
+    js: jetstream::Context,
+    schema: String,
+    publish_timeout: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: Uuid,
+    subject: String,
+    payload: Vec<u8>,
+    traceparent: Option<String>,
+}
+
+impl Relay {
+    pub fn new(pool: PgPool, js: jetstream::Context, schema: impl Into<String>) -> Self {
+        Self {
+            pool,
+            js,
+            schema: schema.into(),
+            publish_timeout: PUBLISH_TIMEOUT,
+        }
+    }
+
+    /// Overrides how long to wait for each JetStream ack (default 5 s).
+    pub fn with_publish_timeout(mut self, timeout: Duration) -> Self {
+        self.publish_timeout = timeout;
+        self
+    }
+
+    /// Runs the relay until `shutdown`: wakes on NOTIFY, every second, and keeps going
+    /// while rows are waiting. Errors are logged and retried with backoff; it never exits
+    /// early. Reconnecting to NATS is async-nats's job.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(self.run(shutdown))
+    }
+
+    async fn run(self, shutdown: CancellationToken) {
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(
+            self.pool.clone(),
+            notify_channel(&self.schema),
+            Arc::clone(&wake),
+            shutdown.clone(),
+        ));
+        let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
+        let mut last_cleanup: Option<Instant> = None;
+
+        let mut disconnected = false;
+        while !shutdown.is_cancelled() {
+            match self.publish_pending().await {
+                // A full batch means more are probably waiting: go again at once.
+                Ok(published) if published as i64 == BATCH => {
+                    backoff.reset();
+                    continue;
+                }
+                Ok(_) => backoff.reset(),
+                // Checking the connection costs nothing, so poll it briskly instead of
+                // backing off: events go out as soon as async-nats has reconnected. Logged
+                // once per outage, not per check.
+                Err(EventError::NotConnected) => {
+                    if !disconnected {
+                        tracing::warn!(schema = %self.schema, "NATS not connected; events wait in the outbox");
+                        disconnected = true;
+                    }
+                    if pause_or_shutdown(RECONNECT_CHECK, &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(schema = %self.schema, error = chain(&error), "outbox relay round failed");
+                    if pause_or_shutdown(backoff.next_pause(), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if std::mem::take(&mut disconnected) {
+                tracing::info!(schema = %self.schema, "NATS connected again; outbox relayed");
+            }
+            if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
+                last_cleanup = Some(Instant::now());
+                if let Err(error) = self.delete_old().await {
+                    tracing::warn!(schema = %self.schema, error = chain(&error), "outbox cleanup failed");
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+        // The listener watches the same token; waiting keeps its connection from outliving us.
+        let _ = listener.await;
+    }
+
+    /// One round: claims up to 100 unpublished rows (oldest first), publishes them in order
+    /// waiting for each JetStream ack, and marks the published ones. On a publish error the
+    /// rows already acknowledged are still marked, and the error is returned.
+    #[tracing::instrument(skip_all, fields(schema = %self.schema))]
+    pub async fn publish_pending(&self) -> Result<usize, EventError> {
+        // Waiting out a 5 s ack timeout while disconnected would only queue duplicates.
+        if self.js.client().connection_state() != State::Connected {
+            return Err(EventError::NotConnected);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Unqualified and runtime-checked: the pool's search_path picks the schema.
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT id, subject, payload, traceparent FROM outbox \
+             WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+
+        let mut published = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        // One at a time, in order: a relay's events reach the stream in commit order, and
+        // a failure leaves every later row for the next round.
+        for row in &rows {
+            match self.publish(row).await {
+                Ok(()) => published.push(row.id),
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if !published.is_empty() {
+            sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+                .bind(&published)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(published.len()),
+        }
+    }
+
+    async fn publish(&self, row: &OutboxRow) -> Result<(), EventError> {
+        let mut message = PublishMessage::build()
+            .payload(row.payload.clone().into())
+            // JetStream deduplicates on this header.
+            .header(NATS_MESSAGE_ID, row.id.to_string());
+        if let Some(traceparent) = &row.traceparent {
+            message = message.header(TRACEPARENT_HEADER, traceparent.as_str());
+        }
+        let publish_error =
+            |source: async_nats::jetstream::context::PublishError| EventError::Publish {
+                id: row.id,
+                source: Box::new(source),
+            };
+        let stored = async {
+            self.js
+                .send_publish(row.subject.clone(), message)
+                .await
+                .map_err(publish_error)?
+                .await
+                .map_err(publish_error)
+        };
+        let ack = tokio::time::timeout(self.publish_timeout, stored)
+            .await
+            .map_err(|_| EventError::PublishTimeout {
+                id: row.id,
+                timeout: self.publish_timeout,
+            })??;
+        if ack.duplicate {
+            tracing::debug!(event_id = %row.id, "JetStream already had this event");
+        }
+        Ok(())
+    }
+
+    async fn delete_old(&self) -> Result<(), EventError> {
+        let deleted = sqlx::query("DELETE FROM outbox WHERE published_at < now() - $1::interval")
+            .bind(RETENTION)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            tracing::info!(schema = %self.schema, deleted, "deleted old published outbox rows");
+        }
+        Ok(())
+    }
+}
+
+/// Turns NOTIFYs on `channel` into wake-ups. Runs as its own task so the relay's select
+/// never cancels a half-read notification. Losing notifications is harmless (the relay
+/// also polls), so errors only pause it.
+async fn listen(pool: PgPool, channel: String, wake: Arc<Notify>, shutdown: CancellationToken) {
+    let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
+    while !shutdown.is_cancelled() {
+        let error = tokio::select! {
+            () = shutdown.cancelled() => break,
+            error = listen_until_error(&pool, &channel, &wake, &mut backoff) => error,
+        };
+        tracing::warn!(%channel, error = chain(&error), "outbox LISTEN failed; relying on polling until it reconnects");
+        if pause_or_shutdown(backoff.next_pause(), &shutdown).await {
+            break;
+        }
+    }
+}
+
+async fn listen_until_error(
+    pool: &PgPool,
+    channel: &str,
+    wake: &Notify,
+    backoff: &mut Backoff,
+) -> sqlx::Error {
+    let mut listener = match PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(error) => return error,
+    };
+    if let Err(error) = listener.listen(channel).await {
+        return error;
+    }
+    backoff.reset();
+    // The relay may have missed commits while we were connecting.
+    wake.notify_one();
+    loop {
+        match listener.recv().await {
+            Ok(_) => wake.notify_one(),
+            Err(error) => return error,
+        }
+    }
+}

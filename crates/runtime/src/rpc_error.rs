@@ -1,0 +1,187 @@
+//! How a service tells its caller what went wrong, so the gateway can answer with a stable
+//! problem+json `type` without parsing messages: a gRPC code, a machine-readable
+//! `ErrorInfo.reason` from [`Reason`], field violations for bad input, and `RetryInfo` where
+//! waiting helps. Messages are for people and never carry internals.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+pub const DOMAIN: &str = "rentory";
+
+/// The closed list of reasons services send; the gateway keeps one table from these to HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    ValidationFailed,
+    Unauthenticated,
+    InvalidCredentials,
+    AccountLocked,
+    RateLimited,
+    Forbidden,
+    AccountNotActive,
+    NotFound,
+    AlreadyExists,
+    InvalidState,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    ImageTooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl Reason {
+    pub const ALL: &'static [Reason] = &[
+        Reason::ValidationFailed,
+        Reason::Unauthenticated,
+        Reason::InvalidCredentials,
+        Reason::AccountLocked,
+        Reason::RateLimited,
+        Reason::Forbidden,
+        Reason::AccountNotActive,
+        Reason::NotFound,
+        Reason::AlreadyExists,
+        Reason::InvalidState,
+        Reason::UnsupportedMediaType,
+        Reason::PayloadTooLarge,
+        Reason::ImageTooLarge,
+        Reason::Unavailable,
+        Reason::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ValidationFailed => "VALIDATION_FAILED",
+            Reason::Unauthenticated => "UNAUTHENTICATED",
+            Reason::InvalidCredentials => "INVALID_CREDENTIALS",
+            Reason::AccountLocked => "ACCOUNT_LOCKED",
+            Reason::RateLimited => "RATE_LIMITED",
+            Reason::Forbidden => "FORBIDDEN",
+            Reason::AccountNotActive => "ACCOUNT_NOT_ACTIVE",
+            Reason::NotFound => "NOT_FOUND",
+            Reason::AlreadyExists => "ALREADY_EXISTS",
+            Reason::InvalidState => "INVALID_STATE",
+            Reason::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Reason::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Reason::ImageTooLarge => "IMAGE_TOO_LARGE",
+            Reason::Unavailable => "UNAVAILABLE",
+            Reason::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+
+    /// The gRPC code that goes with the reason.
+    pub fn code(self) -> Code {
+        match self {
+            Reason::ValidationFailed | Reason::ImageTooLarge => Code::InvalidArgument,
+            Reason::UnsupportedMediaType | Reason::PayloadTooLarge => Code::InvalidArgument,
+            Reason::Unauthenticated | Reason::InvalidCredentials => Code::Unauthenticated,
+            Reason::AccountLocked | Reason::RateLimited => Code::ResourceExhausted,
+            Reason::Forbidden | Reason::AccountNotActive => Code::PermissionDenied,
+            Reason::NotFound => Code::NotFound,
+            Reason::AlreadyExists => Code::AlreadyExists,
+            Reason::InvalidState => Code::FailedPrecondition,
+            Reason::Unavailable => Code::Unavailable,
+            Reason::Internal => Code::Internal,
+        }
+    }
+}
+
+/// A status with `reason` and a human message.
+pub fn status(reason: Reason, message: impl Into<String>) -> Status {
+    build(reason, message.into(), ErrorDetails::new())
+}
+
+/// A validation failure listing each bad field and why.
+pub fn invalid_fields<'a>(
+    message: impl Into<String>,
+    violations: impl IntoIterator<Item = (&'a str, String)>,
+) -> Status {
+    let mut details = ErrorDetails::new();
+    for (field, why) in violations {
+        details.add_bad_request_violation(field, why);
+    }
+    build(Reason::ValidationFailed, message.into(), details)
+}
+
+/// A status telling the caller when trying again can succeed (lockouts, rate limits).
+pub fn retry_after(reason: Reason, message: impl Into<String>, after: Duration) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_retry_info(Some(after));
+    build(reason, message.into(), details)
+}
+
+/// The catch-all for failures the caller cannot fix. Log the cause before calling this;
+/// the message sent is deliberately generic.
+pub fn internal() -> Status {
+    status(Reason::Internal, "an internal error occurred")
+}
+
+fn build(reason: Reason, message: String, mut details: ErrorDetails) -> Status {
+    details.set_error_info(reason.as_str(), DOMAIN, std::collections::HashMap::new());
+    Status::with_error_details(reason.code(), message, details)
+}
+
+/// What the gateway reads back from a status.
+pub struct Decoded {
+    pub reason: Option<Reason>,
+    pub field_violations: Vec<(String, String)>,
+    pub retry_after: Option<Duration>,
+}
+
+pub fn decode(status: &Status) -> Decoded {
+    let details = status.get_error_details();
+    Decoded {
+        reason: details
+            .error_info()
+            .filter(|info| info.domain == DOMAIN)
+            .and_then(|info| Reason::parse(&info.reason)),
+        field_violations: details
+            .bad_request()
+            .map(|br| {
+                br.field_violations
+                    .iter()
+                    .map(|v| (v.field.clone(), v.description.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        retry_after: details.retry_info().and_then(|r| r.retry_delay),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_survive_the_wire_format() {
+        for reason in Reason::ALL {
+            let decoded = decode(&status(*reason, "x"));
+            assert_eq!(decoded.reason, Some(*reason));
+        }
+    }
+
+    #[test]
+    fn field_violations_and_retry_info_round_trip() {
+        let s = invalid_fields("bad input", [("pin", "too common".to_owned())]);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let decoded = decode(&s);
+        assert_eq!(
+            decoded.field_violations,
+            [("pin".to_owned(), "too common".to_owned())]
+        );
+
+        let locked = retry_after(Reason::AccountLocked, "locked", Duration::from_secs(90));
+        assert_eq!(decode(&locked).retry_after, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn statuses_without_details_decode_to_nothing() {
+        let decoded = decode(&Status::not_found("plain"));
+        assert_eq!(decoded.reason, None);
+        assert!(decoded.field_violations.is_empty());
+    }
+}

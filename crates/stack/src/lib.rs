@@ -1,0 +1,264 @@
+//! The whole stack in one process: every service is started through its own `serve`, on
+//! its own loopback port, and they still talk to each other over gRPC and NATS exactly as
+//! separate Cloud Run services do. `make run` and the black-box tests use this.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rentory_auth::{SigningKeyPair, TokenSettings};
+use rentory_runtime::{CancellationToken, grpc};
+use rentory_storage::LocalLinks;
+use secrecy::SecretString;
+use tokio::task::JoinSet;
+
+/// The secrets a deployment keeps in Secret Manager; locally they are generated once and
+/// kept under `.local/` (see `main.rs`) or made fresh per test.
+pub struct Secrets {
+    pub jwt_private_key: SecretString,
+    pub pepper: SecretString,
+    pub file_url_secret: SecretString,
+}
+
+impl Secrets {
+    pub fn generate() -> Result<Self, StackError> {
+        let keys = SigningKeyPair::generate()?;
+        Ok(Self {
+            jwt_private_key: keys.private_pem,
+            pepper: SecretString::from(random_hex(32)),
+            file_url_secret: SecretString::from(random_hex(32)),
+        })
+    }
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
+    hex::encode(buf)
+}
+
+/// Knobs tests turn (short TTLs, fast retries); `Default` is what `make run` uses.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    pub tokens: TokenSettings,
+    pub lockout: identity::LockoutPolicy,
+    pub spray: identity::SprayPolicy,
+    pub signed_url_ttl: Duration,
+    pub ai_url: Option<String>,
+    pub face_match_max_attempts: u32,
+    pub face_match_backoff: Duration,
+    pub max_upload_bytes: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            tokens: TokenSettings::default(),
+            lockout: identity::LockoutPolicy::default(),
+            spray: identity::SprayPolicy::default(),
+            signed_url_ttl: Duration::from_secs(60),
+            ai_url: None,
+            face_match_max_attempts: 6,
+            face_match_backoff: Duration::from_secs(2),
+            max_upload_bytes: 5 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct StackOptions {
+    /// One database; each service migrates and uses its own schema in it.
+    pub database_url: SecretString,
+    pub redis_url: String,
+    pub nats_url: String,
+    /// Where the gateway listens (`127.0.0.1:0` in tests).
+    pub gateway_addr: SocketAddr,
+    /// The local private KYC bucket lives here.
+    pub data_dir: PathBuf,
+    pub secrets: Secrets,
+    pub tuning: Tuning,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Key(#[from] rentory_auth::KeyError),
+    #[error(transparent)]
+    Grpc(#[from] grpc::ServeError),
+    #[error("invalid URL: {0}")]
+    Url(String),
+    #[error("could not prepare {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A started stack. Dropping it does not stop it; call [`RunningStack::stop`].
+pub struct RunningStack {
+    pub gateway_url: String,
+    pub identity_addr: SocketAddr,
+    pub kyc_addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: JoinSet<(&'static str, Result<(), String>)>,
+}
+
+impl RunningStack {
+    /// Cancels every service, lets in-flight requests finish, and reports the first failure.
+    pub async fn stop(mut self) -> Result<(), String> {
+        self.shutdown.cancel();
+        let mut first_error = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok((_, Ok(()))) => {}
+                Ok((name, Err(e))) if first_error.is_ok() => {
+                    first_error = Err(format!("{name}: {e}"))
+                }
+                Err(e) if first_error.is_ok() => first_error = Err(e.to_string()),
+                _ => {}
+            }
+        }
+        first_error
+    }
+
+    /// Resolves when any service stops on its own (a crash); `make run` exits then.
+    pub async fn wait_for_exit(&mut self) -> Option<(&'static str, Result<(), String>)> {
+        self.tasks.join_next().await.and_then(Result::ok)
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
+    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+    // Bind every listener first, so each service knows the others' addresses before any
+    // of them starts.
+    let identity_listener = grpc::bind(loopback).await?;
+    let kyc_listener = grpc::bind(loopback).await?;
+    let gateway_listener = grpc::bind(options.gateway_addr).await?;
+    let identity_addr = local_addr(&identity_listener)?;
+    let kyc_addr = local_addr(&kyc_listener)?;
+    let gateway_addr = local_addr(&gateway_listener)?;
+    let gateway_url = format!("http://{gateway_addr}");
+
+    let keys = SigningKeyPair::from_private_pem(options.secrets.jwt_private_key.clone())?;
+    let kyc_dir = options.data_dir.join("kyc");
+    std::fs::create_dir_all(&kyc_dir).map_err(|source| StackError::DataDir {
+        path: kyc_dir.clone(),
+        source,
+    })?;
+    let kyc_dir = kyc_dir
+        .canonicalize()
+        .map_err(|source| StackError::DataDir {
+            path: kyc_dir.clone(),
+            source,
+        })?;
+    let kyc_bucket_url = format!("file://{}", kyc_dir.display());
+    let links = || {
+        LocalLinks::new(&gateway_url, &options.secrets.file_url_secret)
+            .map_err(|e| StackError::Url(e.to_string()))
+    };
+    let t = &options.tuning;
+
+    let identity_config = identity::Config {
+        database_url: options.database_url.clone(),
+        redis_url: options.redis_url.clone(),
+        nats_url: options.nats_url.clone(),
+        jwt_private_key: options.secrets.jwt_private_key.clone(),
+        tokens: t.tokens.clone(),
+        refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+        pepper: options.secrets.pepper.clone(),
+        hashing_concurrency: 2,
+        lockout: t.lockout,
+        spray: t.spray,
+        db_max_connections: 10,
+    };
+    let kyc_config = kyc::Config {
+        database_url: options.database_url.clone(),
+        database_max_connections: 10,
+        nats_url: options.nats_url.clone(),
+        jwt_public_key: keys.public_pem.clone(),
+        token_settings: t.tokens.clone(),
+        bucket_url: kyc_bucket_url.clone(),
+        local_links: Some(links()?),
+        signed_url_ttl: t.signed_url_ttl,
+        ai_url: t.ai_url.clone(),
+        face_match_max_attempts: t.face_match_max_attempts,
+        face_match_backoff: t.face_match_backoff,
+        max_upload_bytes: t.max_upload_bytes,
+        port: kyc_addr.port(),
+    };
+    let gateway_config = gateway::Config {
+        port: gateway_addr.port(),
+        redis_url: SecretString::from(options.redis_url.clone()),
+        identity_url: format!("http://{identity_addr}"),
+        kyc_url: format!("http://{kyc_addr}"),
+        jwt_public_key: keys.public_pem.clone(),
+        jwt_issuer: t.tokens.issuer.clone(),
+        jwt_audience: t.tokens.audience.clone(),
+        trusted_proxy_hops: 0,
+        max_upload_bytes: t.max_upload_bytes,
+        max_json_bytes: 64 * 1024,
+        files: Some(gateway::LocalFiles {
+            bucket_url: kyc_bucket_url,
+            links: links()?,
+        }),
+        cors_origins: Vec::new(),
+        request_timeout: Duration::from_secs(30),
+    };
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "identity",
+            identity::serve(identity_config, identity_listener, s)
+                .await
+                .map_err(|e| error_chain(&e)),
+        )
+    });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "kyc",
+            kyc::serve(kyc_config, kyc_listener, s)
+                .await
+                .map_err(|e| error_chain(&e)),
+        )
+    });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "gateway",
+            gateway::serve(gateway_config, gateway_listener, s)
+                .await
+                .map_err(|e| error_chain(&e)),
+        )
+    });
+    Ok(RunningStack {
+        gateway_url,
+        identity_addr,
+        kyc_addr,
+        shutdown,
+        tasks,
+    })
+}
+
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, StackError> {
+    listener
+        .local_addr()
+        .map_err(|e| StackError::Url(format!("listener has no address: {e}")))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

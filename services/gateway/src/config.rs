@@ -1,0 +1,196 @@
+//! The gateway's settings, read once from the environment at start-up.
+
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use rentory_auth::TokenSettings;
+use rentory_runtime::config::{self, ConfigError};
+use rentory_storage::LocalLinks;
+use secrecy::SecretString;
+
+pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
+pub const DEFAULT_KYC_URL: &str = "http://127.0.0.1:50052";
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+pub const DEFAULT_MAX_JSON_BYTES: usize = 64 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The bucket name KYC images live under; the KYC service signs links with the same name.
+pub const KYC_BUCKET_NAME: &str = "kyc";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `PORT`, 8080.
+    pub port: u16,
+    /// `REDIS_URL`: the token revocation list.
+    pub redis_url: SecretString,
+    /// `RENTORY_IDENTITY_URL`.
+    pub identity_url: String,
+    /// `RENTORY_KYC_URL`.
+    pub kyc_url: String,
+    /// `RENTORY_JWT_PUBLIC_KEY` (required): Ed25519 SPKI PEM.
+    pub jwt_public_key: String,
+    /// `RENTORY_JWT_ISSUER` / `RENTORY_JWT_AUDIENCE`, defaults from `TokenSettings`.
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// `RENTORY_TRUSTED_PROXY_HOPS`, 0: how many proxies append to `X-Forwarded-For`.
+    pub trusted_proxy_hops: usize,
+    /// `RENTORY_MAX_UPLOAD_BYTES`, 5 MiB: the cap on each uploaded file.
+    pub max_upload_bytes: usize,
+    /// `RENTORY_MAX_JSON_BYTES`, 64 KiB: the cap on JSON request bodies.
+    pub max_json_bytes: usize,
+    /// Local KYC bucket served at `/files/kyc/...`: set when `RENTORY_KYC_BUCKET_URL` is a
+    /// `file://` URL (with `RENTORY_PUBLIC_URL` and `RENTORY_FILE_URL_SECRET`).
+    pub files: Option<LocalFiles>,
+    /// `RENTORY_CORS_ORIGINS`: comma-separated origins, or `*`; empty means CORS off.
+    pub cors_origins: Vec<HeaderValue>,
+    /// `RENTORY_REQUEST_TIMEOUT_SECS`, 30.
+    pub request_timeout: Duration,
+}
+
+/// A local bucket whose signed links the gateway serves.
+#[derive(Debug, Clone)]
+pub struct LocalFiles {
+    pub bucket_url: String,
+    pub links: LocalLinks,
+}
+
+impl Config {
+    /// Defaults for everything but the token public key (tests, local stacks).
+    pub fn new(jwt_public_key: impl Into<String>) -> Self {
+        let tokens = TokenSettings::default();
+        Self {
+            port: DEFAULT_PORT,
+            redis_url: SecretString::from(DEFAULT_REDIS_URL),
+            identity_url: DEFAULT_IDENTITY_URL.to_owned(),
+            kyc_url: DEFAULT_KYC_URL.to_owned(),
+            jwt_public_key: jwt_public_key.into(),
+            jwt_issuer: tokens.issuer,
+            jwt_audience: tokens.audience,
+            trusted_proxy_hops: 0,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_json_bytes: DEFAULT_MAX_JSON_BYTES,
+            files: None,
+            cors_origins: Vec::new(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let tokens = TokenSettings::default();
+        let max_upload_bytes =
+            config::parse_or("RENTORY_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?;
+        let max_json_bytes = config::parse_or("RENTORY_MAX_JSON_BYTES", DEFAULT_MAX_JSON_BYTES)?;
+        positive("RENTORY_MAX_UPLOAD_BYTES", max_upload_bytes)?;
+        positive("RENTORY_MAX_JSON_BYTES", max_json_bytes)?;
+        let timeout_secs: u64 = config::parse_or(
+            "RENTORY_REQUEST_TIMEOUT_SECS",
+            DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        )?;
+        positive("RENTORY_REQUEST_TIMEOUT_SECS", timeout_secs as usize)?;
+        Ok(Self {
+            port: config::port(DEFAULT_PORT)?,
+            redis_url: SecretString::from(config::or_default("REDIS_URL", DEFAULT_REDIS_URL)),
+            identity_url: config::or_default("RENTORY_IDENTITY_URL", DEFAULT_IDENTITY_URL),
+            kyc_url: config::or_default("RENTORY_KYC_URL", DEFAULT_KYC_URL),
+            jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,
+            jwt_issuer: config::or_default("RENTORY_JWT_ISSUER", &tokens.issuer),
+            jwt_audience: config::or_default("RENTORY_JWT_AUDIENCE", &tokens.audience),
+            trusted_proxy_hops: config::parse_or("RENTORY_TRUSTED_PROXY_HOPS", 0)?,
+            max_upload_bytes,
+            max_json_bytes,
+            files: local_files(
+                config::optional("RENTORY_KYC_BUCKET_URL"),
+                config::optional(rentory_storage::PUBLIC_URL_VAR),
+                config::optional(rentory_storage::FILE_URL_SECRET_VAR).map(SecretString::from),
+            )?,
+            cors_origins: cors_origins(config::optional("RENTORY_CORS_ORIGINS").as_deref())?,
+            request_timeout: Duration::from_secs(timeout_secs),
+        })
+    }
+
+    pub fn token_settings(&self) -> TokenSettings {
+        TokenSettings {
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            ..TokenSettings::default()
+        }
+    }
+}
+
+fn positive(name: &'static str, value: usize) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must be greater than zero".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The gateway serves a bucket's links only when the bucket is on the local filesystem;
+/// a `gs://` bucket's links go to Google directly and need nothing here.
+fn local_files(
+    bucket_url: Option<String>,
+    public_url: Option<String>,
+    secret: Option<SecretString>,
+) -> Result<Option<LocalFiles>, ConfigError> {
+    let Some(bucket_url) = bucket_url.filter(|url| url.starts_with("file://")) else {
+        return Ok(None);
+    };
+    let public_url = public_url.ok_or(ConfigError::Missing(rentory_storage::PUBLIC_URL_VAR))?;
+    let secret = secret.ok_or(ConfigError::Missing(rentory_storage::FILE_URL_SECRET_VAR))?;
+    let links = LocalLinks::new(&public_url, &secret).map_err(|e| ConfigError::Invalid {
+        name: "RENTORY_PUBLIC_URL / RENTORY_FILE_URL_SECRET",
+        reason: e.to_string(),
+    })?;
+    Ok(Some(LocalFiles { bucket_url, links }))
+}
+
+fn cors_origins(raw: Option<&str>) -> Result<Vec<HeaderValue>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            HeaderValue::from_str(origin).map_err(|_| ConfigError::Invalid {
+                name: "RENTORY_CORS_ORIGINS",
+                reason: "each origin must be a plain header value".into(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_origins_are_a_trimmed_comma_list() {
+        let origins = cors_origins(Some(" https://a.example , https://b.example,")).expect("ok");
+        assert_eq!(origins, ["https://a.example", "https://b.example"]);
+        assert!(cors_origins(None).expect("ok").is_empty());
+        assert!(cors_origins(Some("bad\u{7f}origin")).is_err());
+    }
+
+    #[test]
+    fn only_file_buckets_are_served_and_they_need_links() {
+        let secret = || Some(SecretString::from("s".repeat(32)));
+        let url = || Some("http://127.0.0.1:8080".to_owned());
+        assert!(local_files(None, url(), secret()).expect("ok").is_none());
+        assert!(
+            local_files(Some("gs://b".into()), None, None)
+                .expect("ok")
+                .is_none()
+        );
+        let served = local_files(Some("file:///tmp/kyc".into()), url(), secret()).expect("ok");
+        assert!(served.is_some());
+        let err = local_files(Some("file:///tmp/kyc".into()), None, secret()).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("RENTORY_PUBLIC_URL")));
+        let err = local_files(Some("file:///tmp/kyc".into()), url(), None).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("RENTORY_FILE_URL_SECRET")));
+        let weak = Some(SecretString::from("short"));
+        assert!(local_files(Some("file:///tmp/kyc".into()), url(), weak).is_err());
+    }
+}

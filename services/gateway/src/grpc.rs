@@ -1,0 +1,175 @@
+//! The gRPC clients and what every call carries in its metadata: the caller's bearer token
+//! as received, the client IP, the request id, the user agent and the W3C trace context.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use rentory_auth::metadata;
+use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
+use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::client_ip::client_ip;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Clients of the services the gateway calls. Channels connect lazily, so the gateway starts
+/// whatever is up; a service that is down fails its calls with UNAVAILABLE (503 here).
+#[derive(Clone)]
+pub struct Clients {
+    pub identity: IdentityServiceClient<Channel>,
+    pub kyc: KycServiceClient<Channel>,
+    pub identity_health: HealthClient<Channel>,
+    pub kyc_health: HealthClient<Channel>,
+}
+
+impl Clients {
+    pub fn connect(identity_url: &str, kyc_url: &str) -> Result<Self, ServeError> {
+        let identity = rentory_runtime::grpc::channel(identity_url)?;
+        let kyc = rentory_runtime::grpc::channel(kyc_url)?;
+        Ok(Self {
+            identity: IdentityServiceClient::new(identity.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            kyc: KycServiceClient::new(kyc.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            identity_health: HealthClient::new(identity),
+            kyc_health: HealthClient::new(kyc),
+        })
+    }
+}
+
+/// What the gateway forwards about the request to the service it calls.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    request_id: RequestId,
+    client_ip: Option<IpAddr>,
+    user_agent: Option<String>,
+    authorization: Option<HeaderValue>,
+}
+
+impl Forward {
+    /// Calls made on the caller's behalf carry their (already verified) token.
+    pub fn with_authorization(mut self, authorization: HeaderValue) -> Self {
+        self.authorization = Some(authorization);
+        self
+    }
+
+    /// Calls made for a user who has just registered or logged in carry their new token.
+    pub fn with_bearer(self, access_token: &str) -> Self {
+        match HeaderValue::from_str(&format!("Bearer {access_token}")) {
+            Ok(value) => self.with_authorization(value),
+            Err(_) => self,
+        }
+    }
+
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// A gRPC request with the forwarded metadata and the current trace context.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        self.fill(request.metadata_mut());
+        request
+    }
+
+    fn fill(&self, md: &mut MetadataMap) {
+        if let Some(auth) = &self.authorization
+            && let Ok(mut value) = MetadataValue::try_from(auth.as_bytes())
+        {
+            // Kept out of Debug output and of HPACK's dynamic table.
+            value.set_sensitive(true);
+            md.insert(metadata::AUTHORIZATION, value);
+        }
+        if let Some(ip) = self.client_ip
+            && let Ok(value) = MetadataValue::try_from(ip.to_string())
+        {
+            md.insert(metadata::CLIENT_IP, value);
+        }
+        if let Ok(value) = MetadataValue::try_from(self.request_id.as_str()) {
+            md.insert(metadata::REQUEST_ID, value);
+        }
+        if let Some(ua) = &self.user_agent
+            && let Ok(value) = MetadataValue::try_from(ua.as_str())
+        {
+            md.insert(metadata::USER_AGENT, value);
+        }
+        rentory_runtime::trace_context::inject(md);
+    }
+}
+
+impl FromRequestParts<AppState> for Forward {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Absent only when served without connect info (some tests).
+        let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let request_id = RequestId::from_request_parts(parts, state).await?;
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+        Ok(Self {
+            request_id,
+            client_ip: peer.map(|peer| client_ip(peer, &parts.headers, state.trusted_proxy_hops)),
+            user_agent,
+            authorization: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_carries_what_was_forwarded() {
+        let forward = Forward {
+            request_id: RequestId::reuse_or_new(Some(&HeaderValue::from_static("req-1"))),
+            client_ip: Some("203.0.113.7".parse().expect("ip")),
+            user_agent: Some("curl/8".into()),
+            authorization: None,
+        }
+        .with_bearer("abc.def.ghi");
+        let request = forward.request(());
+        let md = request.metadata();
+        let get = |k: &str| md.get(k).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(
+            get(metadata::AUTHORIZATION).as_deref(),
+            Some("Bearer abc.def.ghi")
+        );
+        assert_eq!(get(metadata::CLIENT_IP).as_deref(), Some("203.0.113.7"));
+        assert_eq!(get(metadata::REQUEST_ID).as_deref(), Some("req-1"));
+        assert_eq!(get(metadata::USER_AGENT).as_deref(), Some("curl/8"));
+    }
+
+    #[test]
+    fn nothing_is_invented_when_unknown() {
+        let forward = Forward {
+            request_id: RequestId::reuse_or_new(None),
+            client_ip: None,
+            user_agent: None,
+            authorization: None,
+        };
+        let request = forward.request(());
+        assert!(request.metadata().get(metadata::AUTHORIZATION).is_none());
+        assert!(request.metadata().get(metadata::CLIENT_IP).is_none());
+        assert!(request.metadata().get(metadata::REQUEST_ID).is_some());
+    }
+}

@@ -1,0 +1,153 @@
+//! The public REST edge of Rentory (API.md): checks the bearer token, enforces size limits,
+//! determines the client IP, then calls one service by gRPC and maps its answer to JSON or
+//! to an RFC 9457 problem. It holds no business rules.
+//!
+//! Requests pass, outermost first: sensitive-header marking, request id, trace span,
+//! problem completion, CORS (when configured), timeout, panic catching, then the route with
+//! its body cap.
+
+// Tests may unwrap and expect; the service code may not (workspace lints).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_scalar::{Scalar, Servable};
+
+pub use rentory_runtime::CancellationToken;
+
+mod auth;
+mod client_ip;
+mod config;
+mod extract;
+mod grpc;
+mod http_trace;
+mod model;
+mod openapi;
+pub mod problem;
+pub mod request_id;
+mod routes;
+mod state;
+mod upload;
+
+pub use config::{Config, KYC_BUCKET_NAME, LocalFiles};
+pub use state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] rentory_runtime::config::ConfigError),
+    #[error("RENTORY_JWT_PUBLIC_KEY is not a valid Ed25519 public key in PEM")]
+    PublicKey(#[source] rentory_auth::KeyError),
+    #[error("REDIS_URL is not a usable Redis URL")]
+    Redis(#[source] deadpool_redis::CreatePoolError),
+    #[error(transparent)]
+    Grpc(#[from] rentory_runtime::grpc::ServeError),
+    #[error("cannot open the KYC bucket of RENTORY_KYC_BUCKET_URL")]
+    Storage(#[source] rentory_storage::StorageError),
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Serves the gateway on `listener` until `shutdown` is cancelled, then lets in-flight
+/// requests finish.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let app = router(AppState::from_config(&config)?);
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, "gateway listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .map_err(Error::Serve)?;
+    tracing::info!(?addr, "gateway drained and stopped");
+    Ok(())
+}
+
+/// The whole application: routes, `/openapi.json`, `/docs` and the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(routes::api(&state))
+        .split_for_parts();
+    let document = Arc::new(openapi.clone());
+    let app = api
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
+        .merge(Scalar::with_url("/docs", openapi))
+        .fallback(problem::route_not_found)
+        .with_state(state.clone());
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+                header::PROXY_AUTHORIZATION,
+                header::COOKIE,
+            ]))
+            .layer(middleware::from_fn(request_id::assign))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(http_trace::make_span)
+                    .on_response(http_trace::LogResponse)
+                    .on_failure(()),
+            )
+            .layer(middleware::from_fn(problem::finish))
+            .option_layer(cors(&state.cors_origins))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::GATEWAY_TIMEOUT,
+                state.request_timeout,
+            ))
+            .layer(CatchPanicLayer::new())
+            // Each route group sets its own cap with RequestBodyLimitLayer.
+            .layer(DefaultBodyLimit::disable()),
+    )
+}
+
+/// Off unless origins are configured; `*` allows any origin (without credentials).
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().cloned())
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                request_id.clone(),
+            ])
+            .expose_headers([request_id, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+            .max_age(Duration::from_secs(600)),
+    )
+}

@@ -1,0 +1,49 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes and the
+//! bodies' `ToSchema` derives, served at `/openapi.json` and rendered at `/docs`.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::problem::{FieldError, ProblemDocument};
+use crate::routes::files;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rentory API",
+        description = "Rentory's public REST API. Errors are RFC 9457 `application/problem+json` \
+                       with a stable `type` under https://rentory.ng/problems/ and the request's \
+                       `request_id` (also in the `x-request-id` header).",
+    ),
+    paths(files::get_file),
+    components(schemas(ProblemDocument, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login and sessions"),
+        (name = "me", description = "The caller's account and profile"),
+        (name = "admin", description = "Administration"),
+        (name = "kyc", description = "Identity verification"),
+        (name = "files", description = "Signed links to private files"),
+        (name = "ops", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `Authorization: Bearer <access_token>` from login, refresh or registration.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! The public routes, grouped by the body they take so each group gets its own size cap
+//! (checked against `Content-Length` before anything is read, and while reading otherwise).
+
+use axum::http::StatusCode;
+use tower_http::limit::RequestBodyLimitLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub mod admin;
+pub mod auth;
+pub mod files;
+pub mod kyc;
+pub mod me;
+pub mod ops;
+
+/// Every documented route, with its body limits.
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    let json = OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::get_me))
+        .routes(routes!(me::update_profile))
+        .routes(routes!(admin::create_staff))
+        .routes(routes!(kyc::list_requests))
+        .routes(routes!(kyc::get_request))
+        .routes(routes!(kyc::approve_request))
+        .routes(routes!(kyc::reject_request))
+        .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
+    // Two images and a few text parts.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .routes(routes!(kyc::my_verification, kyc::resubmit_verification))
+        .layer(RequestBodyLimitLayer::new(state.uploads.body_cap(2)));
+    // Their handlers never read a body.
+    let bodiless = OpenApiRouter::new()
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        // A wildcard, which utoipa paths cannot spell: documented in `openapi::ApiDoc`.
+        .route(
+            "/files/{bucket}/{*key}",
+            axum::routing::get(files::get_file),
+        );
+    json.merge(uploads).merge(bodiless)
+}
+
+/// `201 Created` with a JSON body.
+pub type Created<T> = (StatusCode, axum::Json<T>);
+
+pub fn created<T>(body: T) -> Created<T> {
+    (StatusCode::CREATED, axum::Json(body))
+}

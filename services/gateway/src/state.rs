@@ -1,0 +1,87 @@
+//! What handlers share: the token verifier, Redis, the gRPC clients and the limits.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use deadpool_redis::{PoolConfig, Runtime, Timeouts};
+use rentory_auth::TokenVerifier;
+use rentory_storage::Bucket;
+use secrecy::ExposeSecret;
+
+use crate::Error;
+use crate::config::{Config, KYC_BUCKET_NAME};
+use crate::grpc::Clients;
+use crate::upload::UploadLimits;
+
+/// How long a Redis round trip may take before the gateway calls Redis unavailable.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub verifier: TokenVerifier,
+    pub redis: deadpool_redis::Pool,
+    pub clients: Clients,
+    /// The local KYC bucket whose signed links `/files` serves, if any.
+    pub files: Option<Bucket>,
+    pub trusted_proxy_hops: usize,
+    pub uploads: UploadLimits,
+    pub max_json_bytes: usize,
+    pub request_timeout: Duration,
+    pub cors_origins: Vec<HeaderValue>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds everything from configuration without touching the network: Redis and the
+    /// services are connected to lazily, so start-up order does not matter.
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        let verifier = TokenVerifier::new(&config.jwt_public_key, &config.token_settings())
+            .map_err(Error::PublicKey)?;
+        let mut redis = deadpool_redis::Config::from_url(config.redis_url.expose_secret());
+        redis.pool = Some(PoolConfig {
+            timeouts: Timeouts {
+                wait: Some(REDIS_TIMEOUT),
+                create: Some(REDIS_TIMEOUT),
+                recycle: Some(REDIS_TIMEOUT),
+            },
+            ..PoolConfig::default()
+        });
+        let redis = redis
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(Error::Redis)?;
+        let clients = Clients::connect(&config.identity_url, &config.kyc_url)?;
+        let files = match &config.files {
+            None => None,
+            Some(files) => Some(
+                Bucket::open(
+                    KYC_BUCKET_NAME,
+                    &files.bucket_url,
+                    Some(files.links.clone()),
+                )
+                .map_err(Error::Storage)?,
+            ),
+        };
+        Ok(Self(Arc::new(Inner {
+            verifier,
+            redis,
+            clients,
+            files,
+            trusted_proxy_hops: config.trusted_proxy_hops,
+            uploads: UploadLimits::new(config.max_upload_bytes),
+            max_json_bytes: config.max_json_bytes,
+            request_timeout: config.request_timeout,
+            cors_origins: config.cors_origins.clone(),
+        })))
+    }
+}

@@ -1,0 +1,478 @@
+//! The gateway against fake identity and KYC services on a real gRPC server: what it
+//! forwards in metadata, how it maps their answers, and registration's two calls.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use rentory_auth::metadata as md;
+use rentory_media::fixtures;
+use rentory_proto::identity::v1 as id_pb;
+use rentory_proto::identity::v1::identity_service_server::{
+    IdentityService, IdentityServiceServer,
+};
+use rentory_proto::kyc::v1 as kyc_pb;
+use rentory_proto::kyc::v1::kyc_service_server::{KycService, KycServiceServer};
+use rentory_runtime::rpc_error::{self, Reason};
+use tonic::{Request as Rpc, Response as RpcResponse, Status};
+
+use crate::support::*;
+
+/// The metadata of each call a fake received, by method.
+#[derive(Clone, Default)]
+struct Calls(Arc<Mutex<Vec<(&'static str, tonic::metadata::MetadataMap)>>>);
+
+impl Calls {
+    fn record<T>(&self, method: &'static str, request: &Rpc<T>) {
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push((method, request.metadata().clone()));
+        }
+    }
+
+    fn get(&self, method: &str, key: &str) -> Option<String> {
+        let calls = self.0.lock().ok()?;
+        let (_, metadata) = calls.iter().rev().find(|(m, _)| *m == method)?;
+        metadata
+            .get(key)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    fn count(&self, method: &str) -> usize {
+        self.0
+            .lock()
+            .map(|c| c.iter().filter(|(m, _)| *m == method).count())
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Clone)]
+struct Fake {
+    calls: Calls,
+    fail_submit: bool,
+}
+
+fn user(role: i32) -> id_pb::User {
+    id_pb::User {
+        id: "0190f3a2-7b1c-7d4e-9a8b-1234567890ab".into(),
+        email: "ada@example.ng".into(),
+        role,
+        status: id_pb::UserStatus::Pending as i32,
+        position: None,
+        created_at: None,
+    }
+}
+
+fn unimplemented<T>() -> Result<T, Status> {
+    Err(Status::unimplemented("not in this fake"))
+}
+
+#[tonic::async_trait]
+impl IdentityService for Fake {
+    async fn register(
+        &self,
+        r: Rpc<id_pb::RegisterRequest>,
+    ) -> Result<RpcResponse<id_pb::AuthResponse>, Status> {
+        self.calls.record("register", &r);
+        Ok(RpcResponse::new(id_pb::AuthResponse {
+            user: Some(user(r.get_ref().role_requested)),
+            access_token: "new-users-access-token".into(),
+            refresh_token: "new-users-refresh-token".into(),
+            expires_in: 900,
+        }))
+    }
+    async fn login(
+        &self,
+        r: Rpc<id_pb::LoginRequest>,
+    ) -> Result<RpcResponse<id_pb::AuthResponse>, Status> {
+        self.calls.record("login", &r);
+        Err(rpc_error::retry_after(
+            Reason::AccountLocked,
+            "too many failed attempts; try again later",
+            Duration::from_secs(300),
+        ))
+    }
+    async fn refresh(
+        &self,
+        r: Rpc<id_pb::RefreshRequest>,
+    ) -> Result<RpcResponse<id_pb::AuthResponse>, Status> {
+        self.calls.record("refresh", &r);
+        Err(rpc_error::invalid_fields(
+            "invalid input",
+            [("refresh_token", "is malformed".to_owned())],
+        ))
+    }
+    async fn logout(
+        &self,
+        _: Rpc<id_pb::LogoutRequest>,
+    ) -> Result<RpcResponse<id_pb::LogoutResponse>, Status> {
+        unimplemented()
+    }
+    async fn get_me(&self, r: Rpc<id_pb::GetMeRequest>) -> Result<RpcResponse<id_pb::Me>, Status> {
+        self.calls.record("get_me", &r);
+        Ok(RpcResponse::new(id_pb::Me {
+            user: Some(user(id_pb::Role::Tenant as i32)),
+            profile: Some(id_pb::Profile {
+                full_name: "Ada Obi".into(),
+                avatar_url: None,
+                phone: "+2348012345678".into(),
+                bio: String::new(),
+                preferences_json: r#"{"budget_kobo": 50000000}"#.into(),
+            }),
+        }))
+    }
+    async fn update_profile(
+        &self,
+        _: Rpc<id_pb::UpdateProfileRequest>,
+    ) -> Result<RpcResponse<id_pb::Me>, Status> {
+        // Slower than the gateway's request timeout in the test that uses it.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        unimplemented()
+    }
+    async fn create_staff(
+        &self,
+        r: Rpc<id_pb::CreateStaffRequest>,
+    ) -> Result<RpcResponse<id_pb::User>, Status> {
+        self.calls.record("create_staff", &r);
+        Err(rpc_error::status(
+            Reason::Forbidden,
+            "only an ADMIN may create staff",
+        ))
+    }
+    async fn get_user(
+        &self,
+        _: Rpc<id_pb::GetUserRequest>,
+    ) -> Result<RpcResponse<id_pb::User>, Status> {
+        unimplemented()
+    }
+}
+
+#[tonic::async_trait]
+impl KycService for Fake {
+    async fn submit(
+        &self,
+        r: Rpc<kyc_pb::SubmitRequest>,
+    ) -> Result<RpcResponse<kyc_pb::VerificationRequest>, Status> {
+        self.calls.record("submit", &r);
+        if self.fail_submit {
+            tracing::debug!("fake submit fails");
+            return Err(rpc_error::internal());
+        }
+        let request = r.into_inner();
+        let image_ok = request.id_image.is_some_and(|i| {
+            i.data == fixtures::JPEG_16_BASELINE && i.declared_content_type == "image/jpeg"
+        });
+        if !image_ok {
+            return Err(rpc_error::status(
+                Reason::ValidationFailed,
+                "the images did not arrive intact",
+            ));
+        }
+        Ok(RpcResponse::new(kyc_pb::VerificationRequest {
+            id: "vr-1".into(),
+            user_id: "u".into(),
+            status: kyc_pb::VerificationStatus::Pending as i32,
+            role_requested: request.role_requested,
+            ..Default::default()
+        }))
+    }
+    async fn get_mine(
+        &self,
+        _: Rpc<kyc_pb::GetMineRequest>,
+    ) -> Result<RpcResponse<kyc_pb::VerificationRequest>, Status> {
+        unimplemented()
+    }
+    async fn get(
+        &self,
+        _: Rpc<kyc_pb::GetRequest>,
+    ) -> Result<RpcResponse<kyc_pb::ReviewItem>, Status> {
+        Err(rpc_error::status(
+            Reason::NotFound,
+            "no such verification request",
+        ))
+    }
+    async fn list(
+        &self,
+        r: Rpc<kyc_pb::ListRequest>,
+    ) -> Result<RpcResponse<kyc_pb::ListResponse>, Status> {
+        self.calls.record("list", &r);
+        let list = r.into_inner();
+        assert_eq!(list.status, kyc_pb::VerificationStatus::Pending as i32);
+        assert_eq!((list.page_size, list.cursor.as_str()), (5, "c1"));
+        Ok(RpcResponse::new(kyc_pb::ListResponse {
+            items: vec![kyc_pb::ReviewItem {
+                request: Some(kyc_pb::VerificationRequest {
+                    id: "vr-2".into(),
+                    user_id: "u2".into(),
+                    status: kyc_pb::VerificationStatus::Pending as i32,
+                    role_requested: id_pb::Role::Guide as i32,
+                    face_match: Some(kyc_pb::FaceMatch {
+                        score: None,
+                        verdict: "UNAVAILABLE".into(),
+                        model: "offline".into(),
+                        reasons: vec!["no model configured".into()],
+                        checked_at: None,
+                    }),
+                    ..Default::default()
+                }),
+                id_image_url: "http://gateway.test/files/kyc/a.jpg?expires=1&signature=00".into(),
+                face_scan_url: "http://gateway.test/files/kyc/b.jpg?expires=1&signature=00".into(),
+                urls_expire_at: None,
+            }],
+            next_cursor: String::new(),
+        }))
+    }
+    async fn approve(
+        &self,
+        _: Rpc<kyc_pb::ApproveRequest>,
+    ) -> Result<RpcResponse<kyc_pb::VerificationRequest>, Status> {
+        unimplemented()
+    }
+    async fn reject(
+        &self,
+        _: Rpc<kyc_pb::RejectRequest>,
+    ) -> Result<RpcResponse<kyc_pb::VerificationRequest>, Status> {
+        Err(rpc_error::status(
+            Reason::InvalidState,
+            "the request was already decided",
+        ))
+    }
+}
+
+/// Starts the fakes (plus the standard health service) and a gateway pointed at them.
+async fn with_fakes(
+    fail_submit: bool,
+    adjust: impl FnOnce(&mut gateway::Config),
+) -> (TestApp, Calls) {
+    let calls = Calls::default();
+    let fake = Fake {
+        calls: calls.clone(),
+        fail_submit,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (_, health) = tonic_health::server::health_reporter();
+    let server = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(IdentityServiceServer::new(fake.clone()))
+        .add_service(KycServiceServer::new(fake))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+    let app = TestApp::new(move |c| {
+        c.identity_url = url.clone();
+        c.kyc_url = url;
+        adjust(c);
+    })
+    .await;
+    (app, calls)
+}
+
+fn registration() -> Request<Body> {
+    let body = [
+        register_texts(),
+        file_part("id_image", "image/jpeg", fixtures::JPEG_16_BASELINE),
+        file_part("face_scan", "image/png", fixtures::PNG_16),
+        end(),
+    ]
+    .concat();
+    let mut request = multipart_request("/auth/register", Body::from(body));
+    request
+        .headers_mut()
+        .insert("x-request-id", "reg-1".parse().expect("value"));
+    request
+}
+
+#[tokio::test]
+async fn registration_creates_the_account_then_submits_kyc_with_the_new_token() {
+    let (app, calls) = with_fakes(false, |_| {}).await;
+    let response = app.send(registration()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = json(response).await;
+    assert_eq!(body["user"]["role"], "LANDLORD");
+    assert_eq!(body["user"]["status"], "PENDING");
+    assert_eq!(body["verification_request_id"], "vr-1");
+    assert_eq!(body["access_token"], "new-users-access-token");
+    assert_eq!(body["expires_in"], 900);
+    assert!(body.get("verification_error").is_none());
+    assert_eq!(calls.get("register", md::AUTHORIZATION), None);
+    assert_eq!(
+        calls.get("submit", md::AUTHORIZATION).as_deref(),
+        Some("Bearer new-users-access-token")
+    );
+    assert_eq!(
+        calls.get("submit", md::REQUEST_ID).as_deref(),
+        Some("reg-1")
+    );
+    assert_eq!(
+        calls.get("register", md::CLIENT_IP).as_deref(),
+        Some("203.0.113.7")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_kyc_submission_still_answers_201_with_the_error() {
+    let (app, calls) = with_fakes(true, |_| {}).await;
+    let response = app.send(registration()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = json(response).await;
+    assert_eq!(body["verification_request_id"], serde_json::Value::Null);
+    assert_eq!(
+        body["verification_error"]["type"],
+        "https://rentory.ng/problems/internal"
+    );
+    assert_eq!(body["verification_error"]["request_id"], "reg-1");
+    assert_eq!(body["access_token"], "new-users-access-token");
+    assert_eq!(calls.count("submit"), 1);
+}
+
+#[tokio::test]
+async fn the_callers_token_ip_request_id_and_user_agent_are_forwarded() {
+    let (app, calls) = with_fakes(false, |c| c.trusted_proxy_hops = 1).await;
+    let (token, _) = app.token();
+    let request = Request::get("/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header("x-request-id", "me-1")
+        .header(header::USER_AGENT, "rentory-ios/1.0")
+        .header("x-forwarded-for", "6.6.6.6, 198.51.100.4")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.send(request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    assert_eq!(body["user"]["role"], "TENANT");
+    assert_eq!(body["profile"]["preferences"]["budget_kobo"], 50_000_000);
+    assert_eq!(body["profile"]["avatar_url"], serde_json::Value::Null);
+    assert_eq!(
+        calls.get("get_me", md::AUTHORIZATION),
+        Some(format!("Bearer {token}"))
+    );
+    assert_eq!(calls.get("get_me", md::REQUEST_ID).as_deref(), Some("me-1"));
+    assert_eq!(
+        calls.get("get_me", md::USER_AGENT).as_deref(),
+        Some("rentory-ios/1.0")
+    );
+    // One trusted proxy: its entry wins, the client's own spoofed one does not.
+    assert_eq!(
+        calls.get("get_me", md::CLIENT_IP).as_deref(),
+        Some("198.51.100.4")
+    );
+}
+
+#[tokio::test]
+async fn service_errors_become_problems_with_their_details() {
+    let (app, _) = with_fakes(false, |_| {}).await;
+    let response = app
+        .send(post_json(
+            "/auth/login",
+            r#"{"email": "a@b.ng", "pin": "480913"}"#,
+        ))
+        .await;
+    assert_eq!(
+        response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        Some("300")
+    );
+    let body = problem(response, 423, "account-locked").await;
+    assert_eq!(body["detail"], "too many failed attempts; try again later");
+
+    let response = app
+        .send(post_json("/auth/refresh", r#"{"refresh_token": "x"}"#))
+        .await;
+    let body = problem(response, 422, "validation-failed").await;
+    assert_eq!(
+        body["errors"][0],
+        serde_json::json!({"field": "refresh_token", "message": "is malformed"})
+    );
+
+    let (token, _) = app.token();
+    let staff = r#"{"email": "s@b.ng", "password": "p", "pin": "480913", "full_name": "S", "position": "COMPLIANCE_OFFICER"}"#;
+    let mut request = post_json("/admin/staff", staff);
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("value"),
+    );
+    problem(app.send(request).await, 403, "forbidden").await;
+
+    problem(
+        app.send(get_with_token("/kyc/requests/nope", &token)).await,
+        404,
+        "not-found",
+    )
+    .await;
+
+    let mut request = post_json("/kyc/requests/vr-1/reject", r#"{"reason": "blurry"}"#);
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("value"),
+    );
+    problem(app.send(request).await, 409, "invalid-state").await;
+}
+
+#[tokio::test]
+async fn the_review_queue_is_paged_with_links() {
+    let (app, _) = with_fakes(false, |_| {}).await;
+    let (token, _) = app.token();
+    let response = app
+        .send(get_with_token(
+            "/kyc/requests?status=PENDING&limit=5&cursor=c1",
+            &token,
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    let item = &body["items"][0];
+    assert_eq!(item["id"], "vr-2");
+    assert_eq!(item["role_requested"], "GUIDE");
+    assert_eq!(item["face_match"]["verdict"], "UNAVAILABLE");
+    assert_eq!(item["face_match"]["score"], serde_json::Value::Null);
+    assert!(
+        item["id_image_url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/files/kyc/"))
+    );
+    assert_eq!(body["next_cursor"], serde_json::Value::Null);
+
+    let bad = app
+        .send(get_with_token("/kyc/requests?status=MAYBE", &token))
+        .await;
+    problem(bad, 422, "validation-failed").await;
+    let bad = app
+        .send(get_with_token("/kyc/requests?limit=many", &token))
+        .await;
+    problem(bad, 422, "validation-failed").await;
+}
+
+#[tokio::test]
+async fn readyz_is_200_when_redis_and_both_services_are_serving() {
+    let (app, _) = with_fakes(false, |_| {}).await;
+    let response = app.send(get("/readyz")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    assert_eq!(body["status"], "ready");
+    assert_eq!(
+        body["checks"],
+        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up"})
+    );
+}
+
+#[tokio::test]
+async fn a_request_over_the_timeout_is_a_504_problem() {
+    let (app, _) = with_fakes(false, |c| c.request_timeout = Duration::from_secs(1)).await;
+    let (token, _) = app.token();
+    let mut request = Request::patch("/me/profile")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"bio": "slow"}"#))
+        .expect("request");
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("value"),
+    );
+    let started = std::time::Instant::now();
+    problem(app.send(request).await, 504, "gateway-timeout").await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+}

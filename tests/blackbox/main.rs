@@ -1,0 +1,10 @@
+//! Black-box tests of the whole stack, through the gateway only. One binary (one link)
+//! for all of them; each test starts its own stack.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test should panic
+
+mod auth;
+mod journey;
+mod kyc;
+mod outage;
+mod tokens;
