@@ -38,7 +38,9 @@ impl Drop for TelemetryGuard {
 /// keeps the first subscriber and returns an inert guard.
 pub fn init(service_name: &'static str) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        // Postgres notices such as "schema already exists, skipping" on every start are noise.
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let pretty = config::optional("RENTORY_LOG_FORMAT").is_some_and(|f| f == "pretty");
     let fmt_layer = if pretty {
         tracing_subscriber::fmt::layer().boxed()

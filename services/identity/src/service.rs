@@ -257,6 +257,10 @@ impl Identity {
     }
 }
 
+fn may_read_account(caller: Uuid, caller_role: Role, account: Uuid) -> bool {
+    caller == account || matches!(caller_role, Role::Admin | Role::Staff)
+}
+
 fn collect<T, E: std::fmt::Display>(
     errors: &mut Vec<(&'static str, String)>,
     field: &'static str,
@@ -331,10 +335,30 @@ impl IdentityService for Identity {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let _caller = self.actor(&request)?;
+        let caller = self.actor(&request)?;
         let user_id = Uuid::parse_str(&request.get_ref().user_id)
             .map_err(|_| Error::Invalid(vec![("user_id", "not a valid id".to_owned())]))?;
+        // Another person's account facts (e-mail among them) are for staff only; to anyone
+        // else the account does not exist.
+        if !may_read_account(caller.user_id, caller.role, user_id) {
+            return Err(Error::UserNotFound.into());
+        }
         let account = accounts::find(&self.pool, user_id).await?;
         Ok(Response::new((&account).into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_account_itself_and_staff_read_an_account() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(may_read_account(me, Role::Tenant, me));
+        assert!(!may_read_account(me, Role::Landlord, other));
+        assert!(!may_read_account(me, Role::Guide, other));
+        assert!(may_read_account(me, Role::Admin, other));
+        assert!(may_read_account(me, Role::Staff, other));
     }
 }
