@@ -8,8 +8,8 @@ use async_nats::jetstream;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::{Backoff, pause_or_shutdown};
-use crate::error::chain;
 use crate::stream::StreamSettings;
+use rentory_runtime::error_chain as chain;
 
 /// How long one connection attempt may take before async-nats tries again.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);

@@ -83,15 +83,3 @@ impl From<sqlx::Error> for HandlerError {
         }
     }
 }
-
-/// Formats an error with its whole `source()` chain, for logs.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

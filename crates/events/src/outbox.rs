@@ -4,7 +4,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::EventError;
-use crate::trace::current_traceparent;
+use rentory_runtime::trace_context::current_traceparent;
 
 /// Largest payload accepted. NATS refuses messages over its `max_payload` (1 MiB by
 /// default) and such a row would block the relay, so stay well under it; events carry ids

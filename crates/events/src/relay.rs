@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::backoff::{Backoff, pause_or_shutdown};
-use crate::error::{EventError, chain};
+use crate::error::EventError;
 use crate::outbox::notify_channel;
 use crate::trace::TRACEPARENT_HEADER;
+use rentory_runtime::error_chain as chain;
 
 /// Rows taken per round: bounds how long one transaction holds its row locks.
 const BATCH: i64 = 100;

@@ -1,6 +1,6 @@
-//! W3C `traceparent` in and out of events, so a consumer's work joins the trace of the
-//! request that caused the event. Formatting and parsing by hand keeps this crate off the
-//! SDK's propagators: the header is one fixed-format line.
+//! W3C `traceparent` on event messages, so a consumer's work joins the trace of the
+//! request that caused the event. Producing it is `rentory_runtime::trace_context`'s job;
+//! here it is parsed from NATS headers, which are not `http` headers.
 
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
@@ -8,25 +8,6 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Header carrying the W3C trace context on event messages.
 pub(crate) const TRACEPARENT_HEADER: &str = "traceparent";
-
-/// The `traceparent` of the current tracing span, when an OpenTelemetry layer is installed
-/// and the span is part of a valid trace.
-pub(crate) fn current_traceparent() -> Option<String> {
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    format_traceparent(span.span_context())
-}
-
-pub(crate) fn format_traceparent(span: &SpanContext) -> Option<String> {
-    span.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{:02x}",
-            span.trace_id(),
-            span.span_id(),
-            span.trace_flags().to_u8()
-        )
-    })
-}
 
 /// Parses `version-traceid-spanid-flags`; `None` for anything malformed or all-zero.
 pub(crate) fn parse_traceparent(header: &str) -> Option<SpanContext> {
@@ -67,6 +48,17 @@ pub(crate) fn set_remote_parent(span: &tracing::Span, traceparent: Option<&str>)
 mod tests {
     use super::*;
 
+    fn format_traceparent(span: &SpanContext) -> Option<String> {
+        span.is_valid().then(|| {
+            format!(
+                "00-{}-{}-{:02x}",
+                span.trace_id(),
+                span.span_id(),
+                span.trace_flags().to_u8()
+            )
+        })
+    }
+
     const HEADER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     #[test]
@@ -90,12 +82,5 @@ mod tests {
         ] {
             assert!(parse_traceparent(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn no_trace_without_an_opentelemetry_layer() {
-        let span = tracing::info_span!("request");
-        let _entered = span.enter();
-        assert_eq!(current_traceparent(), None);
     }
 }

@@ -11,3 +11,15 @@ pub mod telemetry;
 pub mod trace_context;
 
 pub use tokio_util::sync::CancellationToken;
+
+/// An error with its whole `source()` chain, `: `-separated, for logs (never for clients).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -216,7 +216,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             "identity",
             identity::serve(identity_config, identity_listener, s)
                 .await
-                .map_err(|e| error_chain(&e)),
+                .map_err(|e| rentory_runtime::error_chain(&e)),
         )
     });
     let s = shutdown.clone();
@@ -225,7 +225,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             "kyc",
             kyc::serve(kyc_config, kyc_listener, s)
                 .await
-                .map_err(|e| error_chain(&e)),
+                .map_err(|e| rentory_runtime::error_chain(&e)),
         )
     });
     let s = shutdown.clone();
@@ -234,7 +234,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             "gateway",
             gateway::serve(gateway_config, gateway_listener, s)
                 .await
-                .map_err(|e| error_chain(&e)),
+                .map_err(|e| rentory_runtime::error_chain(&e)),
         )
     });
     Ok(RunningStack {
@@ -250,15 +250,4 @@ fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, StackErr
     listener
         .local_addr()
         .map_err(|e| StackError::Url(format!("listener has no address: {e}")))
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -83,7 +83,10 @@ impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         match error {
             Error::Unauthenticated(cause) => {
-                tracing::debug!(error = chain(&cause), "refused an unauthenticated call");
+                tracing::debug!(
+                    error = rentory_runtime::error_chain(&cause),
+                    "refused an unauthenticated call"
+                );
                 rpc_error::status(Reason::Unauthenticated, "a valid access token is required")
             }
             Error::AccountNotActive(message) => {
@@ -109,23 +112,14 @@ impl From<Error> for tonic::Status {
                 rpc_error::status(reason, format!("{field}: {source}"))
             }
             internal => {
-                tracing::error!(error = chain(&internal), "request failed");
+                tracing::error!(
+                    error = rentory_runtime::error_chain(&internal),
+                    "request failed"
+                );
                 rpc_error::internal()
             }
         }
     }
-}
-
-/// An error and all its sources, `: `-separated, for logs.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

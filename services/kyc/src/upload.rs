@@ -90,7 +90,7 @@ pub async fn store(
 pub async fn discard(bucket: &Bucket, stored: &[StoredImage]) {
     for image in stored {
         if let Err(e) = bucket.delete(&image.key).await {
-            tracing::warn!(key = %image.key, error = crate::error::chain(&e), "could not remove an orphaned upload");
+            tracing::warn!(key = %image.key, error = rentory_runtime::error_chain(&e), "could not remove an orphaned upload");
         }
     }
 }

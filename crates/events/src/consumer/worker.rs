@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::{ConsumerConfig, Delivered, Handler};
 use crate::backoff::{Backoff, pause_or_shutdown};
-use crate::error::{EventError, HandlerError, chain};
+use crate::error::{EventError, HandlerError};
 use crate::trace::set_remote_parent;
+use rentory_runtime::error_chain as chain;
 
 /// Messages fetched per pull. Small, because they are handled one at a time and each must
 /// be settled within `ack_wait`.

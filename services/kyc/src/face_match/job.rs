@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use super::retry::{RetryPolicy, is_transient};
 use super::{Outcome, db};
-use crate::error::chain;
 use crate::verification::ImageRef;
+use rentory_runtime::error_chain as chain;
 
 /// Why one call did not produce an answer.
 #[derive(Debug)]
