@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::ObjectStore;
-use object_store::gcp::{GoogleCloudStorage, GoogleCloudStorageBuilder};
+use object_store::aws::AmazonS3Builder;
+use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::signer::Signer;
@@ -43,8 +44,12 @@ impl fmt::Debug for SignedUrl {
 enum Links {
     /// The gateway serves them, checking our HMAC.
     Local(Arc<LocalLinks>),
-    /// GCS serves them, checking a V4 signature made with the service account.
-    Gcs(Arc<GoogleCloudStorage>),
+    /// The store serves them itself (GCS or S3), checking a V4 signature made with the
+    /// service's own credentials.
+    Native {
+        signer: Arc<dyn Signer>,
+        backend: &'static str,
+    },
 }
 
 /// A named, private bucket of objects, read by clients only through signed URLs.
@@ -62,7 +67,7 @@ impl fmt::Debug for Bucket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let backend = match &self.links {
             Links::Local(_) => "local",
-            Links::Gcs(_) => "gcs",
+            Links::Native { backend, .. } => backend,
         };
         f.debug_struct("Bucket")
             .field("name", &self.name)
@@ -77,11 +82,12 @@ impl Bucket {
     /// - `file:///abs/path`: a directory, created if missing;
     /// - `memory://`: in-process, empty on open (tests);
     /// - `gs://bucket-name`: Google Cloud Storage, credentials from the standard
-    ///   `GOOGLE_*` variables or, on Cloud Run, the metadata server. No network is used
-    ///   until the first request.
+    ///   `GOOGLE_*` variables or, on Cloud Run, the metadata server;
+    /// - `s3://bucket-name`: Amazon S3 (or an S3-compatible store), credentials and region
+    ///   from the standard `AWS_*` variables.
     ///
-    /// `local_links` is required for `file://` and `memory://`, whose links the gateway
-    /// serves; a `gs://` bucket signs its own and ignores it.
+    /// No network is used until the first request. `local_links` is required for `file://`
+    /// and `memory://`, whose links the gateway serves; GCS and S3 sign their own.
     pub fn open(
         name: &str,
         url: &str,
@@ -122,17 +128,12 @@ impl Bucket {
                 require_links()?,
             )),
             "gs" => {
-                // A prefix in the path would be silently ignored by object_store; refuse it
-                // rather than write KYC images somewhere unexpected.
-                let bare_bucket = parsed.host_str().is_some_and(|host| !host.is_empty())
-                    && matches!(parsed.path(), "" | "/")
-                    && parsed.query().is_none()
-                    && parsed.username().is_empty()
-                    && parsed.password().is_none();
-                if !bare_bucket {
-                    return Err(invalid_url().into());
-                }
+                require_bare_bucket(&parsed).map_err(|()| invalid_url())?;
                 Self::gcs(name, GoogleCloudStorageBuilder::from_env().with_url(url))
+            }
+            "s3" => {
+                require_bare_bucket(&parsed).map_err(|()| invalid_url())?;
+                Self::s3(name, AmazonS3Builder::from_env().with_url(url))
             }
             scheme => Err(ConfigError::UnsupportedScheme {
                 bucket: name.to_owned(),
@@ -158,24 +159,38 @@ impl Bucket {
             bucket: name.to_owned(),
             source,
         })?;
-        let gcs = Arc::new(gcs);
-        Ok(Self {
+        Ok(Self::native(name, Arc::new(gcs), "gcs"))
+    }
+
+    pub(crate) fn s3(name: &str, builder: AmazonS3Builder) -> Result<Self, StorageError> {
+        let s3 = builder.build().map_err(|source| ConfigError::S3 {
+            bucket: name.to_owned(),
+            source,
+        })?;
+        Ok(Self::native(name, Arc::new(s3), "s3"))
+    }
+
+    fn native<S: ObjectStore + Signer>(name: &str, store: Arc<S>, backend: &'static str) -> Self {
+        Self {
             name: name.to_owned(),
-            store: gcs.clone(),
-            links: Links::Gcs(gcs),
-        })
+            store: store.clone(),
+            links: Links::Native {
+                signer: store,
+                backend,
+            },
+        }
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The link signer of a local bucket, for the gateway's file route; `None` on GCS,
-    /// whose links never reach the gateway.
+    /// The link signer of a local bucket, for the gateway's file route; `None` on GCS and
+    /// S3, whose links never reach the gateway.
     pub fn local_links(&self) -> Option<&LocalLinks> {
         match &self.links {
             Links::Local(links) => Some(links),
-            Links::Gcs(_) => None,
+            Links::Native { .. } => None,
         }
     }
 
@@ -216,7 +231,7 @@ impl Bucket {
     }
 
     /// A URL to read `key` for `ttl` (whole seconds, 1 s ..= 7 days), without checking
-    /// that the object exists. Local buckets give a gateway link, GCS a V4 signed URL.
+    /// that the object exists. Local buckets give a gateway link, GCS and S3 a V4 signed URL.
     #[tracing::instrument(skip_all, fields(bucket = %self.name, key = %key))]
     pub async fn signed_get_url(
         &self,
@@ -236,7 +251,7 @@ impl Bucket {
             .ok_or(StorageError::InvalidTtl)?;
         let url = match &self.links {
             Links::Local(links) => links.sign(&self.name, key, expires_at),
-            Links::Gcs(gcs) => gcs
+            Links::Native { signer, .. } => signer
                 .signed_url(http::Method::GET, &key.to_store_path(), ttl)
                 .await
                 .map_err(|source| self.backend_error("sign a URL", source))?
@@ -252,6 +267,17 @@ impl Bucket {
             source,
         }
     }
+}
+
+/// A prefix in the path would be silently ignored by object_store; refuse it rather than
+/// write KYC images somewhere unexpected.
+fn require_bare_bucket(url: &Url) -> Result<(), ()> {
+    let bare = url.host_str().is_some_and(|host| !host.is_empty())
+        && matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if bare { Ok(()) } else { Err(()) }
 }
 
 #[cfg(test)]

@@ -54,12 +54,12 @@ pub enum ConfigError {
     InvalidBucketName { bucket: String },
 
     #[error(
-        "the URL for bucket {bucket} is not valid; expected file:///abs/path, memory:// or gs://bucket-name"
+        "the URL for bucket {bucket} is not valid; expected file:///abs/path, memory://, gs://bucket-name or s3://bucket-name"
     )]
     InvalidBucketUrl { bucket: String },
 
     #[error(
-        "the URL scheme {scheme:?} for bucket {bucket} is not supported; use file://, memory:// or gs://"
+        "the URL scheme {scheme:?} for bucket {bucket} is not supported; use file://, memory://, gs:// or s3://"
     )]
     UnsupportedScheme { bucket: String, scheme: String },
 
@@ -74,6 +74,15 @@ pub enum ConfigError {
         "cannot set up Google Cloud Storage for bucket {bucket}; check GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_KEY or GOOGLE_APPLICATION_CREDENTIALS"
     )]
     Gcs {
+        bucket: String,
+        #[source]
+        source: object_store::Error,
+    },
+
+    #[error(
+        "cannot set up S3 for bucket {bucket}; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION"
+    )]
+    S3 {
         bucket: String,
         #[source]
         source: object_store::Error,

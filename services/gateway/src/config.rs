@@ -130,7 +130,7 @@ fn positive(name: &'static str, value: usize) -> Result<(), ConfigError> {
 }
 
 /// The gateway serves a bucket's links only when the bucket is on the local filesystem;
-/// a `gs://` bucket's links go to Google directly and need nothing here.
+/// a `gs://` or `s3://` bucket's links go to the store directly and need nothing here.
 fn local_files(
     bucket_url: Option<String>,
     public_url: Option<String>,

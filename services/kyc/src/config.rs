@@ -31,7 +31,7 @@ pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 /// | `NATS_URL` | `nats://127.0.0.1:4222` |
 /// | `RENTORY_JWT_PUBLIC_KEY` | required (Ed25519 SPKI PEM) |
 /// | `RENTORY_JWT_ISSUER`, `RENTORY_JWT_AUDIENCE` | `rentory-identity`, `rentory` |
-/// | `RENTORY_KYC_BUCKET_URL` | `file://<working dir>/.local/kyc` (`gs://bucket` in production, `memory://` in tests) |
+/// | `RENTORY_KYC_BUCKET_URL` | `file://<working dir>/.local/kyc` (`gs://bucket` or `s3://bucket` in production, `memory://` in tests) |
 /// | `RENTORY_PUBLIC_URL` | `http://127.0.0.1:8080` (gateway serving local links) |
 /// | `RENTORY_FILE_URL_SECRET` | required for `file://` and `memory://` buckets (>= 32 bytes) |
 /// | `RENTORY_SIGNED_URL_TTL_SECS` | 60 |

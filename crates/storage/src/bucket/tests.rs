@@ -9,6 +9,7 @@ use super::*;
 use crate::LinkError;
 
 mod gcs;
+mod s3;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test-only";
 
@@ -234,7 +235,7 @@ fn bad_bucket_urls_and_names_are_config_errors_that_do_not_echo_the_url() {
         );
     }
     assert!(matches!(
-        Bucket::open("kyc", "s3://bucket", Some(links())),
+        Bucket::open("kyc", "ftp://bucket", Some(links())),
         Err(StorageError::Config(ConfigError::UnsupportedScheme { .. }))
     ));
     for name in ["", "a/b", "..", "kyc bucket"] {
