@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . scripts/env &&
 
-.PHONY: help bootstrap run admin test lint fmt sqlx-prepare dev-db build release clean-data
+.PHONY: help bootstrap run admin test lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
 
 help:
 	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint          cargo fmt --check and cargo clippy -D warnings"
 	@echo "make fmt           cargo fmt --all"
 	@echo "make sqlx-prepare  regenerate .sqlx/ after changing a query or a migration"
+	@echo "make sqlx-check    fail if .sqlx/ is stale (CI runs it)"
 	@echo "make dev-db        create and migrate rentory_sqlx; prints the DATABASE_URL to develop with"
 	@echo "make build         cargo build --workspace"
 	@echo "make release       cargo build --release --workspace"
@@ -45,6 +46,10 @@ fmt:
 
 sqlx-prepare: bootstrap
 	@$(ENV) scripts/sqlx-prepare
+
+# Fails when the committed .sqlx/ data no longer matches the queries and migrations.
+sqlx-check: bootstrap
+	@$(ENV) scripts/sqlx-prepare --check
 
 dev-db: bootstrap
 	@$(ENV) scripts/dev-db
