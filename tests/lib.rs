@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rentory_stack::{RunningStack, Secrets, StackOptions, Tuning};
+use rentory_stack::{Limit, RateLimits, RunningStack, Secrets, StackOptions, Tuning};
 use rentory_testkit::{NatsServer, TestDatabase, wait_until};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
@@ -59,6 +59,7 @@ impl TestStack {
             // Keep the face-match retries short so a test stack settles quickly.
             face_match_max_attempts: 2,
             face_match_backoff: Duration::from_millis(50),
+            rate_limits: test_rate_limits(),
             ..Tuning::default()
         };
         tune(&mut tuning);
@@ -250,6 +251,20 @@ impl TestStack {
     /// Exposes the signing key for tests that forge tokens the real issuer would sign.
     pub fn signing_key(&self) -> &str {
         self.jwt_private_key.expose_secret()
+    }
+}
+
+/// Budgets no test comes near (some poll login or `/me` every 50 ms for seconds), under a
+/// key prefix of the stack's own: every test stack shares one Redis and comes from 127.0.0.1.
+/// A test of the limits themselves lowers the one it tests.
+fn test_rate_limits() -> RateLimits {
+    let generous = Some(Limit::new(100_000, 60));
+    RateLimits {
+        register: generous,
+        auth: generous,
+        uploads: generous,
+        api: generous,
+        prefix: format!("rentory:rl:test:{}", uuid::Uuid::new_v4().simple()),
     }
 }
 

@@ -7,4 +7,5 @@ mod auth;
 mod journey;
 mod kyc;
 mod outage;
+mod rate_limits;
 mod tokens;

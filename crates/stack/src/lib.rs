@@ -12,6 +12,9 @@ use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 use tokio::task::JoinSet;
 
+/// The gateway's rate limits, for [`Tuning::rate_limits`].
+pub use gateway::{Limit, RateLimits};
+
 /// The secrets a deployment keeps in Secret Manager; locally they are generated once and
 /// kept under `.local/` (see `main.rs`) or made fresh per test.
 pub struct Secrets {
@@ -48,6 +51,9 @@ pub struct Tuning {
     pub face_match_max_attempts: u32,
     pub face_match_backoff: Duration,
     pub max_upload_bytes: usize,
+    /// The gateway's per-client limits and its Redis key prefix. Stacks sharing a Redis and a
+    /// prefix share their budgets: tests give each stack its own prefix.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Tuning {
@@ -61,6 +67,7 @@ impl Default for Tuning {
             face_match_max_attempts: 6,
             face_match_backoff: Duration::from_secs(2),
             max_upload_bytes: 5 * 1024 * 1024,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -198,6 +205,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         jwt_issuer: t.tokens.issuer.clone(),
         jwt_audience: t.tokens.audience.clone(),
         trusted_proxy_hops: 0,
+        rate_limits: t.rate_limits.clone(),
         max_upload_bytes: t.max_upload_bytes,
         max_json_bytes: 64 * 1024,
         files: Some(gateway::LocalFiles {

@@ -2,27 +2,37 @@
 //! expected issuer and audience, not expired, and a session that has not been revoked
 //! (logout, refresh-token reuse). Every failure gets the same 401; only an unreachable
 //! revocation list is different (503), because the gateway fails closed.
+//!
+//! The same Redis transaction charges the route's per-user rate limit (`rate_limit.rs`), so
+//! an authenticated request costs one round trip. It fails closed with the revocation check:
+//! a 503 whichever of the two Redis could not answer.
+
+use std::marker::PhantomData;
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
-use deadpool_redis::redis::AsyncCommands;
+use deadpool_redis::redis;
 use rentory_auth::Claims;
 use rentory_auth::revocation::revoked_session_key;
 use uuid::Uuid;
 
 use crate::problem::Problem;
-use crate::state::{AppState, REDIS_TIMEOUT};
+use crate::rate_limit::{Api, Counter, UserPolicy};
+use crate::state::{self, AppState, RedisError};
 
-/// A caller whose access token checked out.
+/// A caller whose access token checked out and who is within the rate limit of policy `P`
+/// ([`Api`] unless the handler names another).
 #[derive(Debug, Clone)]
-pub struct AuthUser {
+pub struct AuthUser<P: UserPolicy = Api> {
     pub claims: Claims,
     /// The `Authorization` header as received, forwarded to the service.
     pub authorization: HeaderValue,
+    policy: PhantomData<P>,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<P: UserPolicy> FromRequestParts<AppState> for AuthUser<P> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
@@ -41,18 +51,30 @@ impl FromRequestParts<AppState> for AuthUser {
             .verifier
             .verify(token)
             .map_err(|e| refuse(&e.to_string()))?;
-        match is_revoked(&state.redis, claims.sid).await {
-            Ok(false) => {}
-            Ok(true) => return Err(refuse("session revoked")),
+        let counter = state
+            .rate_limits
+            .counter(P::POLICY, &claims.sub.to_string());
+        let retry_after = match check_session(&state.redis, claims.sid, counter.as_ref()).await {
+            Ok(Session { revoked: true, .. }) => return Err(refuse("session revoked")),
+            Ok(Session { retry_after, .. }) => retry_after,
             Err(e) => {
-                tracing::error!(error = %e, "cannot check the token revocation list");
+                tracing::error!(error = %e, "cannot check the token revocation list (and the rate limit)");
                 return Err(Problem::service_unavailable());
             }
-        }
+        };
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+        if let Some(retry_after) = retry_after {
+            tracing::info!(
+                user_id = %claims.sub,
+                policy = P::POLICY.name(),
+                "user over the rate limit; refused"
+            );
+            return Err(Problem::rate_limited(retry_after));
+        }
         Ok(Self {
             claims,
             authorization,
+            policy: PhantomData,
         })
     }
 }
@@ -70,29 +92,37 @@ fn bearer(value: &str) -> Option<&str> {
         .then_some(token)
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RevocationError {
-    #[error("no Redis connection: {0}")]
-    Pool(#[from] deadpool_redis::PoolError),
-    #[error("Redis command failed: {0}")]
-    Command(#[from] deadpool_redis::redis::RedisError),
-    #[error("Redis did not answer in time")]
-    Timeout,
+/// What Redis said about a session and its user's count.
+struct Session {
+    /// Identity listed the session as revoked.
+    revoked: bool,
+    /// Over the rate limit: how long to wait.
+    retry_after: Option<Duration>,
 }
 
-/// Whether identity listed the session as revoked.
-pub async fn is_revoked(
+/// `EXISTS` on the revocation list and, when the route's policy is on, the user's count
+/// (`INCR`, `EXPIRE NX`, `PTTL`), all in one `MULTI`: one round trip.
+async fn check_session(
     pool: &deadpool_redis::Pool,
     session_id: Uuid,
-) -> Result<bool, RevocationError> {
-    let check = async {
-        let mut conn = pool.get().await?;
-        let listed: bool = conn.exists(revoked_session_key(session_id)).await?;
-        Ok::<_, RevocationError>(listed)
+    counter: Option<&Counter>,
+) -> Result<Session, RedisError> {
+    let mut pipe = redis::pipe();
+    pipe.exists(revoked_session_key(session_id));
+    let Some(counter) = counter else {
+        let (revoked,): (bool,) = state::query(pool, &pipe).await?;
+        return Ok(Session {
+            revoked,
+            retry_after: None,
+        });
     };
-    tokio::time::timeout(REDIS_TIMEOUT, check)
-        .await
-        .map_err(|_| RevocationError::Timeout)?
+    pipe.atomic();
+    counter.queue(&mut pipe);
+    let (revoked, count, ttl_ms): (bool, u64, i64) = state::query(pool, &pipe).await?;
+    Ok(Session {
+        revoked,
+        retry_after: counter.refusal(count, ttl_ms),
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -21,6 +23,15 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_hops: usize) -> IpAd
     forwarded_client(headers, trusted_hops)
         .unwrap_or(peer)
         .to_canonical()
+}
+
+/// The client's address of a request, from its connect info; `None` only when the app is
+/// served without connect info (some tests).
+pub async fn of_request(parts: &mut Parts, trusted_hops: usize) -> Option<IpAddr> {
+    let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, &())
+        .await
+        .ok()?;
+    Some(client_ip(peer.ip(), &parts.headers, trusted_hops))
 }
 
 fn forwarded_client(headers: &HeaderMap, trusted_hops: usize) -> Option<IpAddr> {

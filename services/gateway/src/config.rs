@@ -8,6 +8,8 @@ use rentory_runtime::config::{self, ConfigError};
 use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 
+use crate::rate_limit::RateLimits;
+
 pub const DEFAULT_PORT: u16 = 8080;
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
@@ -23,7 +25,7 @@ pub const KYC_BUCKET_NAME: &str = "kyc";
 pub struct Config {
     /// `PORT`, 8080.
     pub port: u16,
-    /// `REDIS_URL`: the token revocation list.
+    /// `REDIS_URL`: the token revocation list and the rate-limit counters.
     pub redis_url: SecretString,
     /// `RENTORY_IDENTITY_URL`.
     pub identity_url: String,
@@ -36,6 +38,8 @@ pub struct Config {
     pub jwt_audience: String,
     /// `RENTORY_TRUSTED_PROXY_HOPS`, 0: how many proxies append to `X-Forwarded-For`.
     pub trusted_proxy_hops: usize,
+    /// `RENTORY_RATE_LIMIT_{REGISTER,AUTH,UPLOADS,API}` and `RENTORY_RATE_LIMIT_PREFIX`.
+    pub rate_limits: RateLimits,
     /// `RENTORY_MAX_UPLOAD_BYTES`, 5 MiB: the cap on each uploaded file.
     pub max_upload_bytes: usize,
     /// `RENTORY_MAX_JSON_BYTES`, 64 KiB: the cap on JSON request bodies.
@@ -69,6 +73,7 @@ impl Config {
             jwt_issuer: tokens.issuer,
             jwt_audience: tokens.audience,
             trusted_proxy_hops: 0,
+            rate_limits: RateLimits::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
             files: None,
@@ -98,6 +103,7 @@ impl Config {
             jwt_issuer: config::or_default("RENTORY_JWT_ISSUER", &tokens.issuer),
             jwt_audience: config::or_default("RENTORY_JWT_AUDIENCE", &tokens.audience),
             trusted_proxy_hops: config::parse_or("RENTORY_TRUSTED_PROXY_HOPS", 0)?,
+            rate_limits: RateLimits::from_env()?,
             max_upload_bytes,
             max_json_bytes,
             files: local_files(

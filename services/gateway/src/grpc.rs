@@ -1,9 +1,9 @@
 //! The gRPC clients and what every call carries in its metadata: the caller's bearer token
 //! as received, the client IP, the request id, the user agent and the W3C trace context.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use rentory_auth::metadata;
@@ -14,7 +14,7 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::client_ip::client_ip;
+use crate::client_ip;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
@@ -114,11 +114,7 @@ impl FromRequestParts<AppState> for Forward {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // Absent only when served without connect info (some tests).
-        let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
-            .await
-            .ok()
-            .map(|ConnectInfo(addr)| addr.ip());
+        let client_ip = client_ip::of_request(parts, state.trusted_proxy_hops).await;
         let request_id = RequestId::from_request_parts(parts, state).await?;
         let user_agent = parts
             .headers
@@ -127,7 +123,7 @@ impl FromRequestParts<AppState> for Forward {
             .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
         Ok(Self {
             request_id,
-            client_ip: peer.map(|peer| client_ip(peer, &parts.headers, state.trusted_proxy_hops)),
+            client_ip,
             user_agent,
             authorization: None,
         })

@@ -1,10 +1,11 @@
-//! The public REST edge of Rentory (API.md): checks the bearer token, enforces size limits,
-//! determines the client IP, then calls one service by gRPC and maps its answer to JSON or
-//! to an RFC 9457 problem. It holds no business rules.
+//! The public REST edge of Rentory (API.md): checks the bearer token, enforces size and rate
+//! limits, determines the client IP, then calls one service by gRPC and maps its answer to
+//! JSON or to an RFC 9457 problem. It holds no business rules.
 //!
 //! Requests pass, outermost first: sensitive-header marking, request id, trace span,
 //! problem completion, CORS (when configured), timeout, panic catching, then the route with
-//! its body cap.
+//! its body cap and, for registration, login and refresh, its per-IP rate limit; the
+//! per-user limits are charged with the bearer-token check (`rate_limit.rs`).
 
 // Tests may unwrap and expect; the service code may not (workspace lints).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -39,12 +40,14 @@ mod http_trace;
 mod model;
 mod openapi;
 pub mod problem;
+mod rate_limit;
 pub mod request_id;
 mod routes;
 mod state;
 mod upload;
 
 pub use config::{Config, KYC_BUCKET_NAME, LocalFiles};
+pub use rate_limit::{Limit, RateLimits};
 pub use state::AppState;
 
 #[derive(Debug, thiserror::Error)]

@@ -293,6 +293,16 @@ impl Problem {
         Self::new(ProblemType::Internal, "an internal error occurred")
     }
 
+    /// Over one of the gateway's rate limits; identity's own (login spraying) arrives through
+    /// [`Problem::from_rpc`] with the same type.
+    pub fn rate_limited(retry_after: Duration) -> Self {
+        Self::new(
+            ProblemType::RateLimited,
+            "too many requests from this client; try again after the Retry-After delay",
+        )
+        .with_retry_after(retry_after)
+    }
+
     pub fn service_unavailable() -> Self {
         Self::new(
             ProblemType::ServiceUnavailable,

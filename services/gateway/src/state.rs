@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
+use deadpool_redis::redis::{FromRedisValue, Pipeline};
 use deadpool_redis::{PoolConfig, Runtime, Timeouts};
 use rentory_auth::TokenVerifier;
 use rentory_storage::Bucket;
@@ -13,6 +14,7 @@ use secrecy::ExposeSecret;
 use crate::Error;
 use crate::config::{Config, KYC_BUCKET_NAME};
 use crate::grpc::Clients;
+use crate::rate_limit::RateLimits;
 use crate::upload::UploadLimits;
 
 /// How long a Redis round trip may take before the gateway calls Redis unavailable.
@@ -28,6 +30,7 @@ pub struct Inner {
     /// The local KYC bucket whose signed links `/files` serves, if any.
     pub files: Option<Bucket>,
     pub trusted_proxy_hops: usize,
+    pub rate_limits: RateLimits,
     pub uploads: UploadLimits,
     pub max_json_bytes: usize,
     pub request_timeout: Duration,
@@ -78,10 +81,36 @@ impl AppState {
             clients,
             files,
             trusted_proxy_hops: config.trusted_proxy_hops,
+            rate_limits: config.rate_limits.clone(),
             uploads: UploadLimits::new(config.max_upload_bytes),
             max_json_bytes: config.max_json_bytes,
             request_timeout: config.request_timeout,
             cors_origins: config.cors_origins.clone(),
         })))
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    #[error("no Redis connection: {0}")]
+    Pool(#[from] deadpool_redis::PoolError),
+    #[error("Redis command failed: {0}")]
+    Command(#[from] deadpool_redis::redis::RedisError),
+    #[error("Redis did not answer in time")]
+    Timeout,
+}
+
+/// Sends `pipe` on a pooled connection (one round trip) and reads its replies, within
+/// [`REDIS_TIMEOUT`].
+pub async fn query<T: FromRedisValue>(
+    pool: &deadpool_redis::Pool,
+    pipe: &Pipeline,
+) -> Result<T, RedisError> {
+    let run = async {
+        let mut conn = pool.get().await?;
+        Ok::<T, RedisError>(pipe.query_async(&mut conn).await?)
+    };
+    tokio::time::timeout(REDIS_TIMEOUT, run)
+        .await
+        .map_err(|_| RedisError::Timeout)?
 }

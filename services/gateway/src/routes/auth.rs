@@ -57,6 +57,7 @@ pub struct RegisterForm {
         (status = 413, description = "A file or the body is too large", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG or WebP image", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or image dimensions", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this client; see Retry-After", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
@@ -209,6 +210,7 @@ pub struct RefreshBody {
     responses(
         (status = 200, body = AuthBody),
         (status = 401, description = "Unknown, expired or reused refresh token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this client; see Retry-After", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn refresh(

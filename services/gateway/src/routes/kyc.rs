@@ -12,6 +12,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::grpc::Forward;
 use crate::model::{self, ReviewItemBody, ReviewPage, VerificationBody};
 use crate::problem::{Problem, ProblemDocument};
+use crate::rate_limit::Uploads;
 use crate::routes::auth::proto_image;
 use crate::routes::{Created, created};
 use crate::state::AppState;
@@ -80,11 +81,13 @@ pub async fn my_verification(
         (status = 413, body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "Too many submissions by this user; see Retry-After", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn resubmit_verification(
     State(state): State<AppState>,
-    user: AuthUser,
+    // Charged to the `uploads` limit before the form is read.
+    user: AuthUser<Uploads>,
     forward: Forward,
     body: MultipartBody,
 ) -> Result<Created<VerificationBody>, Problem> {

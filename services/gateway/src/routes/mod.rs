@@ -1,11 +1,15 @@
 //! The public routes, grouped by the body they take so each group gets its own size cap
-//! (checked against `Content-Length` before anything is read, and while reading otherwise).
+//! (checked against `Content-Length` before anything is read, and while reading otherwise),
+//! and the unauthenticated ones by their per-IP rate limit, charged before the handler reads
+//! any body. The per-user limits come with the bearer-token check (`AuthUser`).
 
 use axum::http::StatusCode;
+use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::rate_limit::{self, PerClientIp, Policy};
 use crate::state::AppState;
 
 pub mod admin;
@@ -15,11 +19,17 @@ pub mod kyc;
 pub mod me;
 pub mod ops;
 
-/// Every documented route, with its body limits.
+/// Every documented route, with its body and rate limits.
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
-    let json = OpenApiRouter::new()
+    let per_ip = |policy| {
+        middleware::from_fn_with_state(PerClientIp::new(state, policy), rate_limit::per_client_ip)
+    };
+    let sign_in = OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
+        .route_layer(per_ip(Policy::Auth));
+    let json = OpenApiRouter::new()
+        .merge(sign_in)
         .routes(routes!(auth::logout))
         .routes(routes!(me::get_me))
         .routes(routes!(me::update_profile))
@@ -29,9 +39,12 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(kyc::approve_request))
         .routes(routes!(kyc::reject_request))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
+    let register = OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .route_layer(per_ip(Policy::Register));
     // Two images and a few text parts.
     let uploads = OpenApiRouter::new()
-        .routes(routes!(auth::register))
+        .merge(register)
         .routes(routes!(kyc::my_verification, kyc::resubmit_verification))
         .layer(RequestBodyLimitLayer::new(state.uploads.body_cap(2)));
     // Their handlers never read a body.

@@ -21,7 +21,7 @@ use crate::support::*;
 
 /// The metadata of each call a fake received, by method.
 #[derive(Clone, Default)]
-struct Calls(Arc<Mutex<Vec<(&'static str, tonic::metadata::MetadataMap)>>>);
+pub struct Calls(Arc<Mutex<Vec<(&'static str, tonic::metadata::MetadataMap)>>>);
 
 impl Calls {
     fn record<T>(&self, method: &'static str, request: &Rpc<T>) {
@@ -39,7 +39,7 @@ impl Calls {
             .map(str::to_owned)
     }
 
-    fn count(&self, method: &str) -> usize {
+    pub fn count(&self, method: &str) -> usize {
         self.0
             .lock()
             .map(|c| c.iter().filter(|(m, _)| *m == method).count())
@@ -241,7 +241,7 @@ impl KycService for Fake {
 }
 
 /// Starts the fakes (plus the standard health service) and a gateway pointed at them.
-async fn with_fakes(
+pub async fn with_fakes(
     fail_submit: bool,
     adjust: impl FnOnce(&mut gateway::Config),
 ) -> (TestApp, Calls) {
@@ -270,7 +270,7 @@ async fn with_fakes(
     (app, calls)
 }
 
-fn registration() -> Request<Body> {
+pub fn registration() -> Request<Body> {
     let body = [
         register_texts(),
         file_part("id_image", "image/jpeg", fixtures::JPEG_16_BASELINE),

@@ -9,4 +9,5 @@ mod backend;
 mod edge;
 mod files;
 mod limits;
+mod rate_limits;
 mod support;

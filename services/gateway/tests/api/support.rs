@@ -25,6 +25,11 @@ pub struct TestApp {
     pub issuer: TokenIssuer,
 }
 
+/// A rate-limit key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("rentory:rl:test:{}", Uuid::now_v7().simple())
+}
+
 /// A URL where nothing listens: a port the OS just gave out and took back.
 pub async fn dead_url() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -44,6 +49,8 @@ impl TestApp {
         config.redis_url = REDIS_URL.to_owned().into();
         config.identity_url = dead_url().await;
         config.kyc_url = dead_url().await;
+        // Every test shares one Redis and one client IP: each app counts under its own keys.
+        config.rate_limits.prefix = unique_prefix();
         adjust(&mut config);
         let state = AppState::from_config(&config).expect("state");
         let router = gateway::router(state).layer(MockConnectInfo(SocketAddr::from((PEER, 5555))));
