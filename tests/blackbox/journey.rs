@@ -49,8 +49,8 @@ async fn register_review_approve_activates_the_requested_role() -> anyhow::Resul
     let admin = stack.admin().await?;
     let officer = stack.staff(&admin, "COMPLIANCE_OFFICER").await?;
 
-    // No AI orchestrator runs yet, so the advisory face match settles as UNAVAILABLE and
-    // the request waits for a human.
+    // The AI orchestrator runs its offline provider (no Gemini key), which compares no
+    // faces: the advisory face match settles as UNAVAILABLE and the request waits for a human.
     let queued = || async {
         let (status, queue) = stack
             .get("/kyc/requests?status=PENDING", &officer.access_token)
@@ -71,6 +71,8 @@ async fn register_review_approve_activates_the_requested_role() -> anyhow::Resul
     .await?;
     let item = queued().await?.expect("queued request");
     assert_eq!(item["user_id"], json!(landlord.user_id));
+    assert_eq!(item["face_match"]["model"], "offline");
+    assert!(item["face_match"]["score"].is_null());
     assert!(
         !item["face_match"]["reasons"]
             .as_array()

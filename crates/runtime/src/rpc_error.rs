@@ -26,6 +26,10 @@ pub enum Reason {
     UnsupportedMediaType,
     PayloadTooLarge,
     ImageTooLarge,
+    /// The caller's daily AI allowance is spent (RetryInfo says until when).
+    AiBudgetExhausted,
+    /// The AI model's safety filters refused the input.
+    ContentBlocked,
     Unavailable,
     Internal,
 }
@@ -45,6 +49,8 @@ impl Reason {
         Reason::UnsupportedMediaType,
         Reason::PayloadTooLarge,
         Reason::ImageTooLarge,
+        Reason::AiBudgetExhausted,
+        Reason::ContentBlocked,
         Reason::Unavailable,
         Reason::Internal,
     ];
@@ -64,6 +70,8 @@ impl Reason {
             Reason::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Reason::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Reason::ImageTooLarge => "IMAGE_TOO_LARGE",
+            Reason::AiBudgetExhausted => "AI_BUDGET_EXHAUSTED",
+            Reason::ContentBlocked => "CONTENT_BLOCKED",
             Reason::Unavailable => "UNAVAILABLE",
             Reason::Internal => "INTERNAL",
         }
@@ -79,7 +87,10 @@ impl Reason {
             Reason::ValidationFailed | Reason::ImageTooLarge => Code::InvalidArgument,
             Reason::UnsupportedMediaType | Reason::PayloadTooLarge => Code::InvalidArgument,
             Reason::Unauthenticated | Reason::InvalidCredentials => Code::Unauthenticated,
-            Reason::AccountLocked | Reason::RateLimited => Code::ResourceExhausted,
+            Reason::AccountLocked | Reason::RateLimited | Reason::AiBudgetExhausted => {
+                Code::ResourceExhausted
+            }
+            Reason::ContentBlocked => Code::InvalidArgument,
             Reason::Forbidden | Reason::AccountNotActive => Code::PermissionDenied,
             Reason::NotFound => Code::NotFound,
             Reason::AlreadyExists => Code::AlreadyExists,

@@ -47,7 +47,11 @@ pub struct Tuning {
     pub lockout: identity::LockoutPolicy,
     pub spray: identity::SprayPolicy,
     pub signed_url_ttl: Duration,
-    pub ai_url: Option<String>,
+    /// Gemini for the AI orchestrator; `None` runs the offline provider.
+    pub gemini: Option<ai_orchestrator::GeminiConfig>,
+    pub ai_daily_calls: u32,
+    /// Prefix of the orchestrator's Redis keys (budgets, photo cache): tests isolate theirs.
+    pub ai_redis_prefix: String,
     pub face_match_max_attempts: u32,
     pub face_match_backoff: Duration,
     pub max_upload_bytes: usize,
@@ -63,7 +67,9 @@ impl Default for Tuning {
             lockout: identity::LockoutPolicy::default(),
             spray: identity::SprayPolicy::default(),
             signed_url_ttl: Duration::from_secs(60),
-            ai_url: None,
+            gemini: None,
+            ai_daily_calls: ai_orchestrator::DEFAULT_DAILY_CALLS,
+            ai_redis_prefix: "rentory:ai".to_owned(),
             face_match_max_attempts: 6,
             face_match_backoff: Duration::from_secs(2),
             max_upload_bytes: 5 * 1024 * 1024,
@@ -105,6 +111,7 @@ pub struct RunningStack {
     pub gateway_url: String,
     pub identity_addr: SocketAddr,
     pub kyc_addr: SocketAddr,
+    pub ai_addr: SocketAddr,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
 }
@@ -143,9 +150,11 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     // of them starts.
     let identity_listener = grpc::bind(loopback).await?;
     let kyc_listener = grpc::bind(loopback).await?;
+    let ai_listener = grpc::bind(loopback).await?;
     let gateway_listener = grpc::bind(options.gateway_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
     let kyc_addr = local_addr(&kyc_listener)?;
+    let ai_addr = local_addr(&ai_listener)?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let gateway_url = format!("http://{gateway_addr}");
 
@@ -190,17 +199,31 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         bucket_url: kyc_bucket_url.clone(),
         local_links: Some(links()?),
         signed_url_ttl: t.signed_url_ttl,
-        ai_url: t.ai_url.clone(),
+        ai_url: Some(format!("http://{ai_addr}")),
         face_match_max_attempts: t.face_match_max_attempts,
         face_match_backoff: t.face_match_backoff,
         max_upload_bytes: t.max_upload_bytes,
         port: kyc_addr.port(),
+    };
+    let ai_config = ai_orchestrator::Config {
+        gemini: t.gemini.clone(),
+        daily_calls_per_user: t.ai_daily_calls,
+        redis_prefix: t.ai_redis_prefix.clone(),
+        token_settings: t.tokens.clone(),
+        port: ai_addr.port(),
+        ..ai_orchestrator::Config::local(
+            options.database_url.clone(),
+            options.redis_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+        )
     };
     let gateway_config = gateway::Config {
         port: gateway_addr.port(),
         redis_url: SecretString::from(options.redis_url.clone()),
         identity_url: format!("http://{identity_addr}"),
         kyc_url: format!("http://{kyc_addr}"),
+        ai_url: format!("http://{ai_addr}"),
         jwt_public_key: keys.public_pem.clone(),
         jwt_issuer: t.tokens.issuer.clone(),
         jwt_audience: t.tokens.audience.clone(),
@@ -239,6 +262,15 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let s = shutdown.clone();
     tasks.spawn(async move {
         (
+            "ai-orchestrator",
+            ai_orchestrator::serve(ai_config, ai_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
             "gateway",
             gateway::serve(gateway_config, gateway_listener, s)
                 .await
@@ -249,6 +281,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         gateway_url,
         identity_addr,
         kyc_addr,
+        ai_addr,
         shutdown,
         tasks,
     })

@@ -24,7 +24,16 @@ async fn main() -> anyhow::Result<()> {
         gateway_addr: ([127, 0, 0, 1], config::port(8080)?).into(),
         data_dir,
         secrets,
-        tuning: Tuning::default(),
+        tuning: Tuning {
+            // GEMINI_API_KEY (and RENTORY_GEMINI_*, RENTORY_AI_*_MODELS) switch the AI
+            // orchestrator from its offline provider to Gemini.
+            gemini: ai_orchestrator::GeminiConfig::from_env()?,
+            ai_daily_calls: config::parse_or(
+                "RENTORY_AI_DAILY_CALLS",
+                ai_orchestrator::DEFAULT_DAILY_CALLS,
+            )?,
+            ..Tuning::default()
+        },
     };
     let mut stack = start(options).await?;
     let url = &stack.gateway_url;

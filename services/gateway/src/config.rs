@@ -14,6 +14,7 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_KYC_URL: &str = "http://127.0.0.1:50052";
+pub const DEFAULT_AI_URL: &str = "http://127.0.0.1:50053";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 pub const DEFAULT_MAX_JSON_BYTES: usize = 64 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,6 +32,8 @@ pub struct Config {
     pub identity_url: String,
     /// `RENTORY_KYC_URL`.
     pub kyc_url: String,
+    /// `RENTORY_AI_URL`: the AI orchestrator.
+    pub ai_url: String,
     /// `RENTORY_JWT_PUBLIC_KEY` (required): Ed25519 SPKI PEM.
     pub jwt_public_key: String,
     /// `RENTORY_JWT_ISSUER` / `RENTORY_JWT_AUDIENCE`, defaults from `TokenSettings`.
@@ -69,6 +72,7 @@ impl Config {
             redis_url: SecretString::from(DEFAULT_REDIS_URL),
             identity_url: DEFAULT_IDENTITY_URL.to_owned(),
             kyc_url: DEFAULT_KYC_URL.to_owned(),
+            ai_url: DEFAULT_AI_URL.to_owned(),
             jwt_public_key: jwt_public_key.into(),
             jwt_issuer: tokens.issuer,
             jwt_audience: tokens.audience,
@@ -99,6 +103,7 @@ impl Config {
             redis_url: SecretString::from(config::or_default("REDIS_URL", DEFAULT_REDIS_URL)),
             identity_url: config::or_default("RENTORY_IDENTITY_URL", DEFAULT_IDENTITY_URL),
             kyc_url: config::or_default("RENTORY_KYC_URL", DEFAULT_KYC_URL),
+            ai_url: config::or_default("RENTORY_AI_URL", DEFAULT_AI_URL),
             jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,
             jwt_issuer: config::or_default("RENTORY_JWT_ISSUER", &tokens.issuer),
             jwt_audience: config::or_default("RENTORY_JWT_AUDIENCE", &tokens.audience),

@@ -7,6 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use rentory_auth::metadata;
+use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
 use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
@@ -26,14 +27,17 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 pub struct Clients {
     pub identity: IdentityServiceClient<Channel>,
     pub kyc: KycServiceClient<Channel>,
+    pub ai: AiOrchestratorClient<Channel>,
     pub identity_health: HealthClient<Channel>,
     pub kyc_health: HealthClient<Channel>,
+    pub ai_health: HealthClient<Channel>,
 }
 
 impl Clients {
-    pub fn connect(identity_url: &str, kyc_url: &str) -> Result<Self, ServeError> {
+    pub fn connect(identity_url: &str, kyc_url: &str, ai_url: &str) -> Result<Self, ServeError> {
         let identity = rentory_runtime::grpc::channel(identity_url)?;
         let kyc = rentory_runtime::grpc::channel(kyc_url)?;
+        let ai = rentory_runtime::grpc::channel(ai_url)?;
         Ok(Self {
             identity: IdentityServiceClient::new(identity.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -41,8 +45,12 @@ impl Clients {
             kyc: KycServiceClient::new(kyc.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            ai: AiOrchestratorClient::new(ai.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             identity_health: HealthClient::new(identity),
             kyc_health: HealthClient::new(kyc),
+            ai_health: HealthClient::new(ai),
         })
     }
 }

@@ -145,9 +145,9 @@ impl TryFrom<identity_pb::Me> for MeBody {
 /// The advisory AI comparison of the ID image with the face scan.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FaceMatchBody {
-    /// 0.0 - 1.0; null when no model could judge.
-    pub score: Option<f64>,
-    /// MATCH, NO_MATCH, INCONCLUSIVE, UNAVAILABLE, or PENDING while the check runs.
+    /// 0 - 100; null when no model could judge.
+    pub score: Option<u32>,
+    /// MATCH, NO_MATCH, REVIEW, UNAVAILABLE, or PENDING while the check runs.
     #[schema(example = "PENDING")]
     pub verdict: String,
     pub model: String,
@@ -322,7 +322,7 @@ mod tests {
                 status: kyc_pb::VerificationStatus::Pending as i32,
                 role_requested: identity_pb::Role::Landlord as i32,
                 face_match: Some(kyc_pb::FaceMatch {
-                    score: Some(0.9),
+                    score: Some(90),
                     verdict: "MATCH".into(),
                     model: "m".into(),
                     reasons: vec!["same person".into()],

@@ -24,6 +24,7 @@ use crate::routes::files;
         (name = "me", description = "The caller's account and profile"),
         (name = "admin", description = "Administration"),
         (name = "kyc", description = "Identity verification"),
+        (name = "concierge", description = "The AI concierge that learns what a tenant wants"),
         (name = "files", description = "Signed links to private files"),
         (name = "ops", description = "Health and readiness"),
     )

@@ -63,6 +63,8 @@ problem_types! {
     UnsupportedMediaType => 415, "unsupported-media-type", "Unsupported media type";
     PayloadTooLarge => 413, "payload-too-large", "The request is too large";
     ImageTooLarge => 422, "image-too-large", "The image dimensions are not accepted";
+    AiBudgetExhausted => 429, "ai-budget-exhausted", "Today's AI allowance is used up";
+    ContentBlocked => 422, "content-blocked", "The AI model's safety filters refused this content";
     Unavailable => 503, "unavailable", "Temporarily unavailable";
     Internal => 500, "internal", "Internal error";
     // The gateway's own.
@@ -97,6 +99,8 @@ impl ProblemType {
             Reason::UnsupportedMediaType => Self::UnsupportedMediaType,
             Reason::PayloadTooLarge => Self::PayloadTooLarge,
             Reason::ImageTooLarge => Self::ImageTooLarge,
+            Reason::AiBudgetExhausted => Self::AiBudgetExhausted,
+            Reason::ContentBlocked => Self::ContentBlocked,
             Reason::Unavailable => Self::Unavailable,
             Reason::Internal => Self::Internal,
         }
@@ -353,7 +357,10 @@ impl Problem {
         );
         let retry = matches!(
             kind,
-            ProblemType::AccountLocked | ProblemType::RateLimited | ProblemType::Unavailable
+            ProblemType::AccountLocked
+                | ProblemType::RateLimited
+                | ProblemType::AiBudgetExhausted
+                | ProblemType::Unavailable
         );
         if let (true, Some(after)) = (retry, decoded.retry_after) {
             problem = problem.with_retry_after(after);

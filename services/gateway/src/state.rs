@@ -63,7 +63,7 @@ impl AppState {
         let redis = redis
             .create_pool(Some(Runtime::Tokio1))
             .map_err(Error::Redis)?;
-        let clients = Clients::connect(&config.identity_url, &config.kyc_url)?;
+        let clients = Clients::connect(&config.identity_url, &config.kyc_url, &config.ai_url)?;
         let files = match &config.files {
             None => None,
             Some(files) => Some(

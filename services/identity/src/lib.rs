@@ -8,6 +8,7 @@ mod credentials;
 mod error;
 mod hashing;
 mod login;
+mod preferences;
 mod profile_fields;
 mod service;
 mod sessions;
@@ -127,9 +128,16 @@ pub async fn serve(
         rentory_events::Relay::new(pool.clone(), js.clone(), SCHEMA).spawn(shutdown.clone());
     let consumer = rentory_events::spawn_consumer(
         pool.clone(),
-        js,
+        js.clone(),
         rentory_events::ConsumerConfig::new(activation::CONSUMER, [activation::APPROVED]),
         activation::KycApprovals,
+        shutdown.clone(),
+    )?;
+    let personas = rentory_events::spawn_consumer(
+        pool.clone(),
+        js,
+        rentory_events::ConsumerConfig::new(preferences::CONSUMER, [preferences::PERSONA_UPDATED]),
+        preferences::PersonaUpdates,
         shutdown.clone(),
     )?;
 
@@ -151,6 +159,6 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(IdentityServiceServer::new(identity));
     let served = grpc::serve(router, listener, shutdown).await;
-    let _ = tokio::join!(relay, consumer);
+    let _ = tokio::join!(relay, consumer, personas);
     Ok(served?)
 }

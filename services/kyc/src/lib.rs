@@ -43,8 +43,8 @@ pub const SCHEMA: &str = "kyc";
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/kyc");
 
 /// How long JetStream waits for a face-match delivery to be settled before redelivering
-/// it: two image reads and one orchestrator call, with room to spare.
-const FACE_MATCH_ACK_WAIT: Duration = Duration::from_secs(60);
+/// it: two image reads and one orchestrator call (at most `CALL_TIMEOUT`), with room to spare.
+const FACE_MATCH_ACK_WAIT: Duration = Duration::from_secs(120);
 /// Deliveries beyond `max_attempts` that JetStream still allows, so trouble in our own
 /// database does not use up the attempts meant for the orchestrator.
 const FACE_MATCH_SPARE_DELIVERIES: i64 = 5;

@@ -25,6 +25,8 @@ const TABLE: &[(Reason, u16, &str)] = &[
     (Reason::UnsupportedMediaType, 415, "unsupported-media-type"),
     (Reason::PayloadTooLarge, 413, "payload-too-large"),
     (Reason::ImageTooLarge, 422, "image-too-large"),
+    (Reason::AiBudgetExhausted, 429, "ai-budget-exhausted"),
+    (Reason::ContentBlocked, 422, "content-blocked"),
     (Reason::Unavailable, 503, "unavailable"),
     (Reason::Internal, 500, "internal"),
 ];

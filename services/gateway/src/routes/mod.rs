@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod concierge;
 pub mod files;
 pub mod kyc;
 pub mod me;
@@ -38,6 +39,8 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(kyc::get_request))
         .routes(routes!(kyc::approve_request))
         .routes(routes!(kyc::reject_request))
+        .routes(routes!(concierge::send_message))
+        .routes(routes!(concierge::get_persona))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
     let register = OpenApiRouter::new()
         .routes(routes!(auth::register))

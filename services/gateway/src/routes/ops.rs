@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use deadpool_redis::redis;
+use rentory_proto::ai::v1::ai_orchestrator_server::SERVICE_NAME as AI_SERVICE;
 use rentory_proto::identity::v1::identity_service_server::SERVICE_NAME as IDENTITY_SERVICE;
 use rentory_proto::kyc::v1::kyc_service_server::SERVICE_NAME as KYC_SERVICE;
 use serde::Serialize;
@@ -39,6 +40,7 @@ pub struct Checks {
     pub redis: &'static str,
     pub identity: &'static str,
     pub kyc: &'static str,
+    pub ai: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,7 +50,7 @@ pub struct Ready {
     pub checks: Checks,
 }
 
-/// Ready when Redis answers PING and identity and KYC report SERVING on the gRPC health
+/// Ready when Redis answers PING and identity, KYC and the AI orchestrator report SERVING on the gRPC health
 /// service; otherwise 503 naming what is down.
 #[utoipa::path(
     get,
@@ -60,29 +62,36 @@ pub struct Ready {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (redis, identity, kyc) = tokio::join!(
+    let (redis, identity, kyc, ai) = tokio::join!(
         redis_up(&state.redis),
         serving(state.clients.identity_health.clone(), IDENTITY_SERVICE),
         serving(state.clients.kyc_health.clone(), KYC_SERVICE),
+        serving(state.clients.ai_health.clone(), AI_SERVICE),
     );
     let word = |up: bool| if up { "up" } else { "down" };
     let checks = Checks {
         redis: word(redis),
         identity: word(identity),
         kyc: word(kyc),
+        ai: word(ai),
     };
-    if redis && identity && kyc {
+    if redis && identity && kyc && ai {
         return Json(Ready {
             status: "ready",
             checks,
         })
         .into_response();
     }
-    let down: Vec<&str> = [("redis", redis), ("identity", identity), ("kyc", kyc)]
-        .into_iter()
-        .filter(|(_, up)| !up)
-        .map(|(name, _)| name)
-        .collect();
+    let down: Vec<&str> = [
+        ("redis", redis),
+        ("identity", identity),
+        ("kyc", kyc),
+        ("ai", ai),
+    ]
+    .into_iter()
+    .filter(|(_, up)| !up)
+    .map(|(name, _)| name)
+    .collect();
     tracing::warn!(?down, "not ready");
     Problem::new(
         ProblemType::NotReady,

@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use rentory_auth::metadata as md;
 use rentory_media::fixtures;
+use rentory_proto::ai::v1 as ai_pb;
+use rentory_proto::ai::v1::ai_orchestrator_server::{AiOrchestrator, AiOrchestratorServer};
 use rentory_proto::identity::v1 as id_pb;
 use rentory_proto::identity::v1::identity_service_server::{
     IdentityService, IdentityServiceServer,
@@ -240,6 +242,82 @@ impl KycService for Fake {
     }
 }
 
+const PERSONA: &str = r#"{"schema_version":1,"version":2,"categories":["RESIDENTIAL"],"locations":[],"must_haves":["CONSTANT_POWER"],"priorities":{"security":3,"power":5,"neighborhood":3}}"#;
+
+#[tonic::async_trait]
+impl AiOrchestrator for Fake {
+    async fn concierge_turn(
+        &self,
+        request: Rpc<ai_pb::ConciergeTurnRequest>,
+    ) -> Result<RpcResponse<ai_pb::ConciergeTurnResponse>, Status> {
+        self.calls.record("ConciergeTurn", &request);
+        match request.get_ref().message.as_str() {
+            "over budget" => Err(rpc_error::retry_after(
+                Reason::AiBudgetExhausted,
+                "today's allowance of 200 AI requests is used up",
+                Duration::from_secs(3600),
+            )),
+            "blocked" => Err(rpc_error::status(
+                Reason::ContentBlocked,
+                "the AI model's safety filters refused this content (SAFETY)",
+            )),
+            "bad persona" => Ok(RpcResponse::new(ai_pb::ConciergeTurnResponse {
+                reply: "ok".into(),
+                persona: Some(ai_pb::PersonaDocument {
+                    json: "{not json".into(),
+                    version: 1,
+                }),
+                ..Default::default()
+            })),
+            _ => Ok(RpcResponse::new(ai_pb::ConciergeTurnResponse {
+                reply: "Which area of Lagos?".into(),
+                persona: Some(ai_pb::PersonaDocument {
+                    json: PERSONA.into(),
+                    version: 2,
+                }),
+                persona_changed: true,
+                model: "offline".into(),
+                confidence: 0.4,
+                reasons: vec!["power from \"constant light\"".into()],
+            })),
+        }
+    }
+
+    async fn get_persona(
+        &self,
+        request: Rpc<ai_pb::GetPersonaRequest>,
+    ) -> Result<RpcResponse<ai_pb::GetPersonaResponse>, Status> {
+        self.calls.record("GetPersona", &request);
+        Ok(RpcResponse::new(ai_pb::GetPersonaResponse {
+            persona: Some(ai_pb::PersonaDocument {
+                json: PERSONA.into(),
+                version: 2,
+            }),
+        }))
+    }
+
+    async fn analyze_photos(
+        &self,
+        _: Rpc<ai_pb::AnalyzePhotosRequest>,
+    ) -> Result<RpcResponse<ai_pb::AnalyzePhotosResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn draft_lease(
+        &self,
+        _: Rpc<ai_pb::DraftLeaseRequest>,
+    ) -> Result<RpcResponse<ai_pb::DraftLeaseResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn face_match(
+        &self,
+        _: Rpc<ai_pb::FaceMatchRequest>,
+    ) -> Result<RpcResponse<ai_pb::FaceMatchResponse>, Status> {
+        unimplemented()
+    }
+}
+
 /// Starts the fakes (plus the standard health service) and a gateway pointed at them.
 pub async fn with_fakes(
     fail_submit: bool,
@@ -258,12 +336,14 @@ pub async fn with_fakes(
     let server = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(IdentityServiceServer::new(fake.clone()))
-        .add_service(KycServiceServer::new(fake))
+        .add_service(KycServiceServer::new(fake.clone()))
+        .add_service(AiOrchestratorServer::new(fake))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
     let app = TestApp::new(move |c| {
         c.identity_url = url.clone();
-        c.kyc_url = url;
+        c.kyc_url = url.clone();
+        c.ai_url = url;
         adjust(c);
     })
     .await;
@@ -448,7 +528,7 @@ async fn the_review_queue_is_paged_with_links() {
 }
 
 #[tokio::test]
-async fn readyz_is_200_when_redis_and_both_services_are_serving() {
+async fn readyz_is_200_when_redis_and_every_service_is_serving() {
     let (app, _) = with_fakes(false, |_| {}).await;
     let response = app.send(get("/readyz")).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -456,7 +536,7 @@ async fn readyz_is_200_when_redis_and_both_services_are_serving() {
     assert_eq!(body["status"], "ready");
     assert_eq!(
         body["checks"],
-        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up"})
+        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up"})
     );
 }
 
@@ -475,4 +555,81 @@ async fn a_request_over_the_timeout_is_a_504_problem() {
     let started = std::time::Instant::now();
     problem(app.send(request).await, 504, "gateway-timeout").await;
     assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+fn concierge_message(token: &str, message: &str) -> Request<Body> {
+    let mut request = post_json(
+        "/concierge/messages",
+        &serde_json::json!({ "message": message }).to_string(),
+    );
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
+#[tokio::test]
+async fn concierge_messages_forward_the_token_and_answer_with_the_persona() {
+    let (app, calls) = with_fakes(false, |_| {}).await;
+    let (token, _) = app.token();
+    let response = app
+        .send(concierge_message(
+            &token,
+            "2 bedroom in Yaba, constant light",
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    assert_eq!(body["reply"], "Which area of Lagos?");
+    assert_eq!(body["persona"]["version"], 2);
+    assert_eq!(
+        body["persona"]["must_haves"],
+        serde_json::json!(["CONSTANT_POWER"])
+    );
+    assert_eq!(body["persona_changed"], true);
+    assert_eq!(body["model"], "offline");
+    assert_eq!(
+        calls.get("ConciergeTurn", md::AUTHORIZATION),
+        Some(format!("Bearer {token}"))
+    );
+
+    let persona = json(app.send(get_with_token("/concierge/persona", &token)).await).await;
+    assert_eq!(persona["priorities"]["power"], 5);
+    assert_eq!(calls.count("GetPersona"), 1);
+}
+
+#[tokio::test]
+async fn concierge_refusals_map_to_their_problems() {
+    let (app, _) = with_fakes(false, |_| {}).await;
+    let (token, _) = app.token();
+    let spent = app.send(concierge_message(&token, "over budget")).await;
+    assert_eq!(
+        spent
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"3600"[..])
+    );
+    problem(spent, 429, "ai-budget-exhausted").await;
+    problem(
+        app.send(concierge_message(&token, "blocked")).await,
+        422,
+        "content-blocked",
+    )
+    .await;
+    // A persona the gateway cannot read is the service's fault, not the caller's.
+    problem(
+        app.send(concierge_message(&token, "bad persona")).await,
+        502,
+        "bad-gateway",
+    )
+    .await;
+    problem(
+        app.send(post_json("/concierge/messages", r#"{"message":"hi"}"#))
+            .await,
+        401,
+        "unauthenticated",
+    )
+    .await;
 }

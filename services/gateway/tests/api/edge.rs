@@ -172,6 +172,7 @@ async fn a_real_listener_serves_and_drains_on_shutdown() {
     let mut config = gateway::Config::new(keys.public_pem.clone());
     config.identity_url = dead_url().await;
     config.kyc_url = dead_url().await;
+    config.ai_url = dead_url().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -49,6 +49,7 @@ impl TestApp {
         config.redis_url = REDIS_URL.to_owned().into();
         config.identity_url = dead_url().await;
         config.kyc_url = dead_url().await;
+        config.ai_url = dead_url().await;
         // Every test shares one Redis and one client IP: each app counts under its own keys.
         config.rate_limits.prefix = unique_prefix();
         adjust(&mut config);

@@ -62,7 +62,7 @@ pub(super) async fn record(
            ON CONFLICT (verification_request_id) DO NOTHING"#,
         id,
         outcome.verdict.as_str(),
-        outcome.score,
+        outcome.score.and_then(|s| i16::try_from(s).ok()),
         outcome.model,
         &outcome.reasons,
         outcome.attempts

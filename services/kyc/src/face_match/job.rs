@@ -133,11 +133,11 @@ impl FaceMatchJob {
         let (id_bytes, face_bytes) = tokio::try_join!(read(id_image), read(face_scan))?;
         let mut request = tonic::Request::new(ai::FaceMatchRequest {
             verification_request_id: id.to_string(),
-            id_image: Some(ai::FaceMatchImage {
+            id_image: Some(ai::Image {
                 data: id_bytes.to_vec(),
                 mime_type: id_image.mime.clone(),
             }),
-            face_scan: Some(ai::FaceMatchImage {
+            face_scan: Some(ai::Image {
                 data: face_bytes.to_vec(),
                 mime_type: face_scan.mime.clone(),
             }),

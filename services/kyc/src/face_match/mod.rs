@@ -23,8 +23,9 @@ pub use retry::RetryPolicy;
 
 /// Durable consumer name; also its `processed_events.consumer`. Never rename it.
 pub const CONSUMER: &str = "kyc-face-match";
-/// How long one FaceMatch call may take.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one FaceMatch call may take: longer than the orchestrator's own deadline for
+/// the task (60 s, retries and model fallbacks included), so its answer is not thrown away.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(75);
 /// The longest pause between attempts, however many there are.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 /// Cap on what an orchestrator answer may put in our table.
@@ -36,7 +37,8 @@ const MAX_TEXT_CHARS: usize = 500;
 pub enum Verdict {
     Match,
     NoMatch,
-    Inconclusive,
+    /// The model could not decide: a reviewer should look closely.
+    Review,
     Unavailable,
 }
 
@@ -45,7 +47,7 @@ impl Verdict {
         match self {
             Self::Match => "MATCH",
             Self::NoMatch => "NO_MATCH",
-            Self::Inconclusive => "INCONCLUSIVE",
+            Self::Review => "REVIEW",
             Self::Unavailable => "UNAVAILABLE",
         }
     }
@@ -54,7 +56,7 @@ impl Verdict {
         match text {
             "MATCH" => Some(Self::Match),
             "NO_MATCH" => Some(Self::NoMatch),
-            "INCONCLUSIVE" => Some(Self::Inconclusive),
+            "REVIEW" => Some(Self::Review),
             "UNAVAILABLE" => Some(Self::Unavailable),
             _ => None,
         }
@@ -65,7 +67,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaceMatchResult {
     pub verdict: Verdict,
-    pub score: Option<f64>,
+    /// 0 - 100.
+    pub score: Option<u32>,
     pub model: String,
     pub reasons: Vec<String>,
     pub checked_at: OffsetDateTime,
@@ -94,7 +97,8 @@ impl FaceMatchResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub verdict: Verdict,
-    pub score: Option<f64>,
+    /// 0 - 100.
+    pub score: Option<u32>,
     pub model: String,
     pub reasons: Vec<String>,
     pub attempts: i32,
@@ -119,13 +123,10 @@ impl Outcome {
                 "the AI orchestrator answered with an unknown verdict",
             );
         };
-        if response
-            .score
-            .is_some_and(|s| !s.is_finite() || !(0.0..=1.0).contains(&s))
-        {
+        if response.score.is_some_and(|s| s > 100) {
             return Self::unavailable(
                 attempt,
-                "the AI orchestrator answered with a score outside 0-1",
+                "the AI orchestrator answered with a score outside 0-100",
             );
         }
         Self {
@@ -160,7 +161,7 @@ mod tests {
     fn orchestrator_answers_are_checked() {
         let ok = Outcome::from_response(
             ai::FaceMatchResponse {
-                score: Some(0.93),
+                score: Some(93),
                 verdict: "MATCH".into(),
                 reasons: vec!["same person".into()],
                 model: "gemini-3-flash-preview".into(),
@@ -168,13 +169,13 @@ mod tests {
             1,
         );
         assert_eq!(ok.verdict, Verdict::Match);
-        assert_eq!(ok.score, Some(0.93));
+        assert_eq!(ok.score, Some(93));
         assert_eq!(ok.attempts, 1);
 
         for (verdict, score) in [
-            ("MAYBE", Some(0.5)),
-            ("MATCH", Some(1.5)),
-            ("MATCH", Some(f64::NAN)),
+            ("MAYBE", Some(50)),
+            ("MATCH", Some(101)),
+            ("INCONCLUSIVE", None),
         ] {
             let out = Outcome::from_response(
                 ai::FaceMatchResponse {
@@ -192,7 +193,7 @@ mod tests {
         let long = Outcome::from_response(
             ai::FaceMatchResponse {
                 score: None,
-                verdict: "INCONCLUSIVE".into(),
+                verdict: "REVIEW".into(),
                 reasons: vec!["x".repeat(10_000); 100],
                 model: "m".repeat(10_000),
             },
@@ -213,7 +214,7 @@ mod tests {
         for verdict in [
             Verdict::Match,
             Verdict::NoMatch,
-            Verdict::Inconclusive,
+            Verdict::Review,
             Verdict::Unavailable,
         ] {
             assert_eq!(Verdict::parse(verdict.as_str()), Some(verdict));

@@ -47,7 +47,7 @@ struct Row {
     created_at: OffsetDateTime,
     decided_at: Option<OffsetDateTime>,
     fm_verdict: Option<String>,
-    fm_score: Option<f64>,
+    fm_score: Option<i16>,
     fm_model: Option<String>,
     fm_reasons: Option<Vec<String>>,
     fm_checked_at: Option<OffsetDateTime>,
@@ -68,7 +68,7 @@ impl TryFrom<Row> for Verification {
         let face_match = match (row.fm_verdict.as_deref(), row.fm_checked_at) {
             (Some(verdict), Some(checked_at)) => Some(FaceMatchResult {
                 verdict: Verdict::parse(verdict).ok_or_else(|| corrupt("unknown verdict"))?,
-                score: row.fm_score,
+                score: row.fm_score.and_then(|s| u32::try_from(s).ok()),
                 model: row.fm_model.clone().unwrap_or_default(),
                 reasons: row.fm_reasons.clone().unwrap_or_default(),
                 checked_at,

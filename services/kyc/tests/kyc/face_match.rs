@@ -100,7 +100,7 @@ async fn an_unreachable_orchestrator_is_retried_then_recorded_unavailable() {
 }
 
 /// A stand-in for the AI orchestrator: fails the first `fail_first` calls with
-/// UNAVAILABLE, then answers MATCH 0.93, and keeps every request it received.
+/// UNAVAILABLE, then answers MATCH 93, and keeps every request it received.
 #[derive(Clone, Default)]
 struct FakeAi {
     fail_first: u32,
@@ -120,11 +120,40 @@ impl AiOrchestrator for FakeAi {
             return Err(Status::unavailable("warming up"));
         }
         Ok(Response::new(ai::FaceMatchResponse {
-            score: Some(0.93),
+            score: Some(93),
             verdict: "MATCH".into(),
             reasons: vec!["same facial geometry".into(), "ID photo is clear".into()],
             model: "fake-face-match-1".into(),
         }))
+    }
+
+    // The KYC job only ever asks for face matches.
+    async fn concierge_turn(
+        &self,
+        _: Request<ai::ConciergeTurnRequest>,
+    ) -> Result<Response<ai::ConciergeTurnResponse>, Status> {
+        Err(Status::unimplemented("not used by kyc"))
+    }
+
+    async fn get_persona(
+        &self,
+        _: Request<ai::GetPersonaRequest>,
+    ) -> Result<Response<ai::GetPersonaResponse>, Status> {
+        Err(Status::unimplemented("not used by kyc"))
+    }
+
+    async fn analyze_photos(
+        &self,
+        _: Request<ai::AnalyzePhotosRequest>,
+    ) -> Result<Response<ai::AnalyzePhotosResponse>, Status> {
+        Err(Status::unimplemented("not used by kyc"))
+    }
+
+    async fn draft_lease(
+        &self,
+        _: Request<ai::DraftLeaseRequest>,
+    ) -> Result<Response<ai::DraftLeaseResponse>, Status> {
+        Err(Status::unimplemented("not used by kyc"))
     }
 }
 
@@ -160,7 +189,7 @@ async fn the_orchestrator_answer_is_recorded_and_it_received_both_originals() {
 
     let face_match = app.wait_for_face_match(&request.id, DEADLINE).await;
     assert_eq!(face_match.verdict, "MATCH");
-    assert_eq!(face_match.score, Some(0.93));
+    assert_eq!(face_match.score, Some(93));
     assert_eq!(face_match.model, "fake-face-match-1");
     assert_eq!(face_match.reasons.len(), 2);
     assert_eq!(attempts(&app, &request.id).await, 1);
