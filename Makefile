@@ -4,12 +4,13 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . scripts/env &&
 
-.PHONY: help bootstrap run admin test lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
+.PHONY: help bootstrap run admin test bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
 
 help:
 	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
 	@echo "make admin EMAIL=.. PASSWORD=.. PIN=..  create the first ADMIN for make run"
 	@echo "make test          start the servers if needed, then cargo test --workspace"
+	@echo "make bench         release build; gateway latency and throughput per route, as ratios to /healthz"
 	@echo "make lint          cargo fmt --check and cargo clippy -D warnings"
 	@echo "make fmt           cargo fmt --all"
 	@echo "make sqlx-prepare  regenerate .sqlx/ after changing a query or a migration"
@@ -37,6 +38,10 @@ admin: bootstrap
 
 test: bootstrap
 	@$(ENV) cargo test --workspace
+
+# Release build of a whole stack per run; prints a table (tests/bench/gateway.rs).
+bench: bootstrap
+	@$(ENV) cargo bench -p rentory-blackbox --bench gateway
 
 lint:
 	@$(ENV) cargo fmt --all -- --check --color "$${CARGO_TERM_COLOR:-auto}" && cargo clippy --workspace --all-targets -- -D warnings

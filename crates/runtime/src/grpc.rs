@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::trace_context;
@@ -79,8 +79,12 @@ where
 {
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "gRPC server listening");
+    // TCP_NODELAY on every accepted connection: a response goes out as several small HTTP/2
+    // frames, and with Nagle's algorithm the later ones wait for the caller's delayed ACK
+    // (measured: 46 ms for a gateway call instead of 5 ms).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     tracing::info!(?addr, "gRPC server drained and stopped");
     Ok(())

@@ -110,6 +110,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/kyc/requests/{id}"),
     ("post", "/kyc/requests/{id}/approve"),
     ("post", "/kyc/requests/{id}/reject"),
+    ("post", "/concierge/messages"),
+    ("get", "/concierge/persona"),
     ("get", "/files/{bucket}/{key}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -142,6 +144,32 @@ async fn openapi_lists_every_route_with_bearer_security_and_the_problem_schema()
         doc["paths"]["/me"]["get"]["security"][0]["bearer"],
         serde_json::json!([])
     );
+    // Every schema a route names is in the document, nested ones (the persona's) too.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.iter().any(|r| r.ends_with("/Persona")), "{refs:?}");
+    for reference in refs {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{reference} does not resolve"
+        );
+    }
+}
+
+fn collect_refs(value: &serde_json::Value, refs: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item.as_str()) {
+                    ("$ref", Some(reference)) => refs.push(reference.to_owned()),
+                    _ => collect_refs(item, refs),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, refs)),
+        _ => {}
+    }
 }
 
 #[tokio::test]
