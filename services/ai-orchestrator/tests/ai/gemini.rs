@@ -1,5 +1,7 @@
 //! The service on Gemini: the real client against a fake Gemini speaking the REST protocol.
 
+use std::time::Duration;
+
 use base64::Engine;
 use rentory_auth::Role;
 use rentory_media::fixtures;
@@ -133,6 +135,22 @@ async fn the_concierge_sends_a_safe_structured_request_and_logs_tokens_and_cost(
         !user_turn.contains("0803"),
         "contact details reached the prompt: {user_turn}"
     );
+
+    // The start-up check runs in the background; give it a moment under a loaded machine.
+    rentory_testkit::wait_until(
+        Duration::from_secs(10),
+        "the models list request",
+        || async {
+            server
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .any(|r| r.method.as_str() == "GET")
+        },
+    )
+    .await
+    .unwrap();
 
     let calls = app.calls("CONCIERGE").await;
     assert_eq!(calls.len(), 1);
@@ -328,5 +346,50 @@ async fn leases_use_the_legal_model_thinking_high_and_face_matches_get_our_verdi
         .filter_map(|p| p["inlineData"]["mimeType"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(images, ["image/jpeg", "image/png"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_so_far_goes_with_each_new_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(FLASH))
+        .respond_with(answer(&concierge_output()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let app = gemini_app(&server).await;
+    let tenant = app.user(Role::Tenant);
+    app.say(&tenant, "Yaba, 1.5m").await.unwrap();
+    let second = app.say(&tenant, "and parking").await.unwrap();
+    // The same wishes again: no new version.
+    assert!(!second.persona_changed);
+
+    let requests = generate_requests(&server).await;
+    let contents = body(&requests[1])["contents"].clone();
+    let roles: Vec<&str> = contents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "model", "user"]);
+    assert!(
+        contents[0]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Yaba, 1.5m")
+    );
+    assert!(
+        contents[1]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Do you need parking?")
+    );
+    let last = contents[2]["parts"][0]["text"].as_str().unwrap();
+    assert!(
+        last.contains("and parking") && last.contains("persona_so_far"),
+        "{last}"
+    );
     app.stop().await;
 }
