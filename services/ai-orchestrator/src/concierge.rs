@@ -47,15 +47,15 @@ pub async fn persona(db: impl PgExecutor<'_>, user: Uuid) -> Result<Persona, Err
 
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn conversation(db: &sqlx::PgPool, user: Uuid) -> Result<Conversation, Error> {
-    let persona = persona(db, user).await?;
-    let rows = sqlx::query!(
+    // Two independent reads on two pooled connections: one round trip of waiting, not two.
+    let turns = sqlx::query!(
         r#"SELECT speaker, content FROM ai.concierge_turns
            WHERE user_id = $1 ORDER BY id DESC LIMIT $2"#,
         user,
         HISTORY_TURNS
     )
-    .fetch_all(db)
-    .await?;
+    .fetch_all(db);
+    let (persona, rows) = tokio::try_join!(persona(db, user), async { Ok(turns.await?) })?;
     let mut history = rows
         .into_iter()
         .map(|row| {

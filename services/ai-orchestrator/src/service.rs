@@ -118,12 +118,11 @@ impl Inner {
         if actor.role != Role::Tenant {
             return Err(Error::Forbidden("only tenants talk to the concierge"));
         }
-        let message = clean_text("message", message, MAX_MESSAGE_CHARS)?;
+        // Contact details never reach a prompt, nor the stored conversation.
+        let message = untrusted_text("message", message, MAX_MESSAGE_CHARS)?;
         if message.is_empty() {
             return Err(Error::invalid("message", "must not be empty"));
         }
-        // Contact details never reach a prompt, nor the stored conversation.
-        let message = redact_contacts(&message).text;
         self.budget.charge(actor.user_id).await?;
         for _ in 0..=CONCIERGE_RACE_RETRIES {
             let conversation = concierge::conversation(&self.pool, actor.user_id).await?;
@@ -197,9 +196,8 @@ impl Inner {
             return Err(Error::Forbidden("only landlords analyse listing photos"));
         }
         let photos = checked_photos(request.photos)?;
-        let notes = redact_contacts(&clean_text("notes", &request.notes, MAX_NOTES_CHARS)?).text;
-        let address =
-            redact_contacts(&clean_text("address", &request.address, MAX_ADDRESS_CHARS)?).text;
+        let notes = untrusted_text("notes", &request.notes, MAX_NOTES_CHARS)?;
+        let address = untrusted_text("address", &request.address, MAX_ADDRESS_CHARS)?;
         let comparables = checked_comparables(request.comparables)?;
         let photo_bytes: Vec<&[u8]> = photos.iter().map(|p| p.data.as_ref()).collect();
         let digest = AnalysisKey {
@@ -369,8 +367,14 @@ fn clean_text(field: &'static str, text: &str, max_chars: usize) -> Result<Strin
     Ok(text)
 }
 
+/// Text written by a user, ready for a prompt: cleaned, checked, contact details removed.
+fn untrusted_text(field: &'static str, text: &str, max_chars: usize) -> Result<String, Error> {
+    Ok(redact_contacts(&clean_text(field, text, max_chars)?).text)
+}
+
+/// [`untrusted_text`] that must not be empty.
 fn required_text(field: &'static str, text: &str, max_chars: usize) -> Result<String, Error> {
-    let text = clean_text(field, text, max_chars)?;
+    let text = untrusted_text(field, text, max_chars)?;
     if text.is_empty() {
         return Err(Error::invalid(field, "is required"));
     }
@@ -471,9 +475,8 @@ fn checked_lease(request: pb::DraftLeaseRequest) -> Result<LeaseRequest, Error> 
         .ok_or_else(|| Error::invalid("terms", "is required"))?;
     let party = |field: &'static str, address_field: &'static str, p: pb::LeaseParty| {
         Ok::<_, Error>(LeaseParty {
-            full_name: redact_contacts(&required_text(field, &p.full_name, MAX_NAME_CHARS)?).text,
-            address: redact_contacts(&clean_text(address_field, &p.address, MAX_ADDRESS_CHARS)?)
-                .text,
+            full_name: required_text(field, &p.full_name, MAX_NAME_CHARS)?,
+            address: untrusted_text(address_field, &p.address, MAX_ADDRESS_CHARS)?,
         })
     };
     if !(1..=MAX_KOBO).contains(&terms.rent_kobo) {
@@ -513,28 +516,22 @@ fn checked_lease(request: pb::DraftLeaseRequest) -> Result<LeaseRequest, Error> 
     let negotiation_points = request
         .negotiation_points
         .iter()
-        .map(|p| Ok(redact_contacts(&clean_text("negotiation_points", p, MAX_POINT_CHARS)?).text))
+        .map(|p| untrusted_text("negotiation_points", p, MAX_POINT_CHARS))
         .filter(|p| !matches!(p, Ok(text) if text.is_empty()))
         .collect::<Result<Vec<_>, Error>>()?;
     let jurisdiction = clean_text("jurisdiction", &request.jurisdiction, 40)?;
     Ok(LeaseRequest {
         premises: LeasePremises {
-            title: redact_contacts(&required_text("property.title", &property.title, 200)?).text,
-            address: redact_contacts(&required_text(
-                "property.address",
-                &property.address,
-                MAX_ADDRESS_CHARS,
-            )?)
-            .text,
+            title: required_text("property.title", &property.title, 200)?,
+            address: required_text("property.address", &property.address, MAX_ADDRESS_CHARS)?,
             category: Category::parse(&property.category)
                 .ok_or_else(|| Error::invalid("property.category", "not a property category"))?,
             bedrooms: property.bedrooms.filter(|b| *b <= 50),
-            description: redact_contacts(&clean_text(
+            description: untrusted_text(
                 "property.description",
                 &property.description,
                 MAX_NOTES_CHARS,
-            )?)
-            .text,
+            )?,
         },
         landlord: party("landlord.full_name", "landlord.address", landlord)?,
         tenant: party("tenant.full_name", "tenant.address", tenant)?,

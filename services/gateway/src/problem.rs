@@ -355,14 +355,9 @@ impl Problem {
                 .into_iter()
                 .map(|(field, message)| FieldError { field, message }),
         );
-        let retry = matches!(
-            kind,
-            ProblemType::AccountLocked
-                | ProblemType::RateLimited
-                | ProblemType::AiBudgetExhausted
-                | ProblemType::Unavailable
-        );
-        if let (true, Some(after)) = (retry, decoded.retry_after) {
+        // A service that says when trying again can succeed (RetryInfo) is passed on as
+        // Retry-After, whatever the reason: lockouts, rate limits, budgets, outages.
+        if let Some(after) = decoded.retry_after {
             problem = problem.with_retry_after(after);
         }
         problem

@@ -123,8 +123,13 @@ fn field_violations_become_errors() {
 }
 
 #[test]
-fn lockouts_and_rate_limits_carry_retry_after() {
-    for (reason, status) in [(Reason::AccountLocked, 423), (Reason::RateLimited, 429)] {
+fn every_refusal_with_retry_info_carries_retry_after() {
+    for (reason, status) in [
+        (Reason::AccountLocked, 423),
+        (Reason::RateLimited, 429),
+        (Reason::AiBudgetExhausted, 429),
+        (Reason::Unavailable, 503),
+    ] {
         let s = rpc_error::retry_after(reason, "wait", Duration::from_millis(90_500));
         let response = Problem::from_rpc(&s).into_response();
         assert_eq!(response.status().as_u16(), status);
