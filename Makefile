@@ -10,7 +10,9 @@ help:
 	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
 	@echo "make admin EMAIL=.. PASSWORD=.. PIN=..  create the first ADMIN for make run"
 	@echo "make test          start the servers if needed, then cargo test --workspace"
-	@echo "make bench         release build; gateway latency and throughput per route, as ratios to /healthz"
+	@echo "make bench         release build; gateway latency and throughput per route, as ratios to /healthz;"
+	@echo "                   then discover latency at 1/8/32 clients over 100k seeded listings beside the bare PostGIS query"
+	@echo "                   (RENTORY_BENCH_LISTINGS=1000000 make bench for the 1M run)"
 	@echo "make lint          cargo fmt --check and cargo clippy -D warnings"
 	@echo "make fmt           cargo fmt --all"
 	@echo "make sqlx-prepare  regenerate .sqlx/ after changing a query or a migration"
@@ -39,9 +41,10 @@ admin: bootstrap
 test: bootstrap
 	@$(ENV) cargo test --workspace
 
-# Release build of a whole stack per run; prints a table (tests/bench/gateway.rs).
+# Release build of a whole stack per run; prints tables (tests/bench/gateway.rs, then
+# tests/bench/discover.rs with RENTORY_BENCH_LISTINGS seeded listings, default 100000).
 bench: bootstrap
-	@$(ENV) cargo bench -p rentory-blackbox --bench gateway
+	@$(ENV) cargo bench -p rentory-blackbox --bench gateway --bench discover
 
 lint:
 	@$(ENV) cargo fmt --all -- --check --color "$${CARGO_TERM_COLOR:-auto}" && cargo clippy --workspace --all-targets -- -D warnings

@@ -325,3 +325,267 @@ fn account_from(
         pin,
     })
 }
+
+// --- listings: activation, more verbs, photo analysis, events -----------------------------
+
+impl TestStack {
+    /// `register` with a name and phone of the test's choosing (the default form gives
+    /// everyone the same ones), for tests that look for a person's contact in responses.
+    pub async fn register_with(
+        &self,
+        role: &str,
+        full_name: &str,
+        phone: &str,
+    ) -> anyhow::Result<Account> {
+        let (email, password, pin) = Self::new_credentials();
+        let form = Form::new()
+            .text("email", email.clone())
+            .text("password", password.clone())
+            .text("pin", pin.clone())
+            .text("full_name", full_name.to_owned())
+            .text("phone", phone.to_owned())
+            .text("bio", "")
+            .text("role_requested", role.to_owned())
+            .part(
+                "id_image",
+                image_part(fixtures::JPEG_64X48_EXIF_RESTART, "id.jpg", "image/jpeg"),
+            )
+            .part(
+                "face_scan",
+                image_part(fixtures::PNG_16, "face.png", "image/png"),
+            );
+        let response = self
+            .http
+            .post(self.url("/auth/register"))
+            .multipart(form)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        if status != 201 {
+            bail!("register answered {status}: {body}");
+        }
+        account_from(&body, email, password, pin)
+    }
+
+    /// Approves `account`'s KYC request as a fresh ADMIN, waits until identity has made the
+    /// account ACTIVE (an event away), and signs in again with the PIN so the access token
+    /// carries the new status.
+    pub async fn activate(&self, account: &Account) -> anyhow::Result<Account> {
+        let admin = self.admin().await?;
+        self.activate_by(&admin, account).await
+    }
+
+    /// [`TestStack::activate`] with a reviewer the test already has (ADMIN or
+    /// COMPLIANCE_OFFICER).
+    pub async fn activate_by(
+        &self,
+        reviewer: &Account,
+        account: &Account,
+    ) -> anyhow::Result<Account> {
+        let request_id = account
+            .verification_request_id
+            .as_deref()
+            .context("the account has no verification request")?;
+        let (status, body) = self
+            .post(
+                &format!("/kyc/requests/{request_id}/approve"),
+                &reviewer.access_token,
+                json!({}),
+            )
+            .await?;
+        if status != 200 {
+            bail!("approval answered {status}: {body}");
+        }
+        eventually(Duration::from_secs(20), "account activation", || async {
+            let (status, me) = self.get("/me", &account.access_token).await?;
+            anyhow::ensure!(status == 200, "/me answered {status}: {me}");
+            Ok(me["user"]["status"] == "ACTIVE")
+        })
+        .await?;
+        let mut active = self
+            .signed_in(
+                account.email.clone(),
+                account.password.clone(),
+                account.pin.clone(),
+            )
+            .await?;
+        active.verification_request_id = account.verification_request_id.clone();
+        Ok(active)
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        status_and_json(response).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        status_and_json(response).await
+    }
+
+    /// GET `path` with `query` pairs, URL-encoded.
+    pub async fn get_query(
+        &self,
+        path: &str,
+        token: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .query(query)
+            .bearer_auth(token)
+            .send()
+            .await?;
+        status_and_json(response).await
+    }
+
+    /// `POST /properties/analyze` with `form` (see [`analyze_form`]).
+    pub async fn analyze(&self, token: &str, form: Form) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .post(self.url("/properties/analyze"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await?;
+        status_and_json(response).await
+    }
+
+    /// A JetStream context on the stack's NATS, once a service has created the `RENTORY`
+    /// stream (they ensure it in the background as soon as NATS answers).
+    pub async fn jetstream(&self) -> anyhow::Result<async_nats::jetstream::Context> {
+        let client = async_nats::connect(self.nats.url()).await?;
+        let js = async_nats::jetstream::new(client);
+        eventually(Duration::from_secs(20), "the RENTORY stream", || {
+            let js = js.clone();
+            async move { Ok(js.get_stream(rentory_events::STREAM).await.is_ok()) }
+        })
+        .await?;
+        Ok(js)
+    }
+
+    /// Publishes a protobuf event as another service would: onto the stack's JetStream,
+    /// with a fresh UUIDv7 as `Nats-Msg-Id`, waiting for the stream's ack.
+    pub async fn publish_event(
+        &self,
+        subject: &str,
+        payload: &impl prost::Message,
+    ) -> anyhow::Result<()> {
+        let js = self.jetstream().await?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+        js.publish_with_headers(subject.to_owned(), headers, payload.encode_to_vec().into())
+            .await
+            .with_context(|| format!("publishing {subject}"))?
+            .await
+            .with_context(|| format!("the ack of {subject}"))?;
+        Ok(())
+    }
+
+    /// Every event on `subject`, from the start of the stream (an ephemeral ordered
+    /// consumer), for tests that check what a service announced.
+    pub async fn events(&self, subject: &str) -> anyhow::Result<EventFeed> {
+        let js = self.jetstream().await?;
+        let stream = js.get_stream(rentory_events::STREAM).await?;
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+                filter_subject: subject.to_owned(),
+                ..Default::default()
+            })
+            .await?;
+        Ok(EventFeed {
+            messages: consumer.messages().await?,
+        })
+    }
+}
+
+/// Events of one subject as they arrive; see [`TestStack::events`].
+pub struct EventFeed {
+    messages: async_nats::jetstream::consumer::pull::Ordered,
+}
+
+impl EventFeed {
+    /// The next event decoded as `M`, or `None` if none arrives `within`.
+    pub async fn next<M: prost::Message + Default>(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<Option<M>> {
+        use futures::StreamExt;
+        match tokio::time::timeout(within, self.messages.next()).await {
+            Err(_) => Ok(None),
+            Ok(None) => bail!("the event feed ended"),
+            Ok(Some(message)) => {
+                let message = message?;
+                Ok(Some(M::decode(message.payload.as_ref())?))
+            }
+        }
+    }
+
+    /// The next event's subject and payload bytes, or `None` if none arrives `within`.
+    pub async fn next_raw(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+        use futures::StreamExt;
+        match tokio::time::timeout(within, self.messages.next()).await {
+            Err(_) => Ok(None),
+            Ok(None) => bail!("the event feed ended"),
+            Ok(Some(message)) => {
+                let message = message?;
+                Ok(Some((
+                    message.subject.to_string(),
+                    message.payload.to_vec(),
+                )))
+            }
+        }
+    }
+}
+
+/// A photo part for `POST /properties/analyze` from bytes the test made.
+pub fn owned_image_part(bytes: Vec<u8>, name: &str, mime: &str) -> Part {
+    let fallback = bytes.clone();
+    Part::bytes(bytes)
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .unwrap_or_else(|_| Part::bytes(fallback))
+}
+
+/// The form of `POST /properties/analyze`: each photo its own `photos` part, `notes`,
+/// `address` and, when given, `latitude` and `longitude`.
+pub fn analyze_form(
+    photos: Vec<Part>,
+    notes: &str,
+    address: &str,
+    location: Option<(f64, f64)>,
+) -> Form {
+    let mut form = Form::new()
+        .text("notes", notes.to_owned())
+        .text("address", address.to_owned());
+    if let Some((latitude, longitude)) = location {
+        form = form
+            .text("latitude", latitude.to_string())
+            .text("longitude", longitude.to_string());
+    }
+    for photo in photos {
+        form = form.part("photos", photo);
+    }
+    form
+}

@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "rentory/identity/v1/identity.proto",
         "rentory/kyc/v1/kyc.proto",
         "rentory/ai/v1/ai.proto",
+        "rentory/listings/v1/listings.proto",
         "rentory/events/v1/events.proto",
     ];
     let descriptors = protox::compile(files, [&root])?;

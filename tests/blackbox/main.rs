@@ -7,6 +7,7 @@ mod auth;
 mod concierge;
 mod journey;
 mod kyc;
+mod listings;
 mod outage;
 mod rate_limits;
 mod tokens;

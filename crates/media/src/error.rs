@@ -55,6 +55,14 @@ pub enum MediaError {
         height: u32,
         limits: Limits,
     },
+
+    /// Walks cleanly as a file, but its pixels cannot be decoded (corrupt compressed data,
+    /// a codec feature the decoder lacks) or re-encoded; only from re-encoding.
+    #[error("the {format} image cannot be processed: {reason}")]
+    Undecodable {
+        format: ImageFormat,
+        reason: &'static str,
+    },
 }
 
 /// How a caller should answer a [`MediaError`], without matching on variants or text.
@@ -62,7 +70,8 @@ pub enum MediaError {
 pub enum MediaErrorKind {
     /// HTTP 415: the bytes are not an acceptable image file.
     UnsupportedMedia,
-    /// HTTP 422: a genuine image, but its dimensions are refused.
+    /// HTTP 422: a genuine image file, but its dimensions are refused or its pixels cannot
+    /// be decoded.
     Unprocessable,
 }
 
@@ -78,7 +87,9 @@ impl MediaErrorKind {
 impl MediaError {
     pub fn kind(&self) -> MediaErrorKind {
         match self {
-            Self::ZeroDimension { .. } | Self::TooLarge { .. } => MediaErrorKind::Unprocessable,
+            Self::ZeroDimension { .. } | Self::TooLarge { .. } | Self::Undecodable { .. } => {
+                MediaErrorKind::Unprocessable
+            }
             Self::UnsupportedFormat
             | Self::UnsupportedVariant { .. }
             | Self::DeclaredTypeMismatch { .. }

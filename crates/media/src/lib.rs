@@ -13,6 +13,9 @@
 //! guarantee that an upload is only ever an image comes from how it is served: with the
 //! sniffed [`ImageFormat::mime`] and `X-Content-Type-Options: nosniff`.
 //!
+//! With the `publish` feature, `reencode_for_publication` does decode: it turns a listing
+//! photo that passed [`inspect`] into a fresh JPEG with no metadata, for the public bucket.
+//!
 //! ```
 //! # let upload: &[u8] = &[];
 //! # let declared = "image/png";
@@ -41,12 +44,17 @@ mod webp;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 
+#[cfg(feature = "publish")]
+mod publish;
+
 #[cfg(test)]
 mod tests;
 
 pub use error::{MediaError, MediaErrorKind};
 pub use format::{ImageFormat, SNIFF_LEN, check_declared, sniff};
 pub use limits::Limits;
+#[cfg(feature = "publish")]
+pub use publish::{DEFAULT_MAX_EDGE, PublishedImage, reencode_for_publication};
 
 /// What [`inspect`] found in an acceptable image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

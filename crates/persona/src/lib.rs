@@ -292,6 +292,20 @@ impl Persona {
         Ok(persona)
     }
 
+    /// The document of a `rentory.ai.persona.updated` event, checked, and carrying the
+    /// version the event claims (never 0): consumers keep the highest version, so a
+    /// mislabelled one could mask every later change.
+    pub fn from_event(text: &str, version: u64) -> Result<Self, PersonaError> {
+        let persona = Self::from_json(text)?;
+        if persona.version != version || version == 0 {
+            return Err(field(
+                "version",
+                format!("the event says {version}, the document {}", persona.version),
+            ));
+        }
+        Ok(persona)
+    }
+
     pub fn to_json(&self) -> String {
         // A Persona holds only strings, numbers and enums: serialising it cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
@@ -448,6 +462,10 @@ mod tests {
             "{json}"
         );
         assert_eq!(Persona::from_json(&json).unwrap(), persona);
+        assert_eq!(Persona::from_event(&json, 4).unwrap(), persona);
+        assert!(Persona::from_event(&json, 5).is_err());
+        let unversioned = Persona::default().to_json();
+        assert!(Persona::from_event(&unversioned, 0).is_err());
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub mod ai {
     }
 }
 
+pub mod listings {
+    pub mod v1 {
+        tonic::include_proto!("rentory.listings.v1");
+    }
+}
+
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("rentory.events.v1");

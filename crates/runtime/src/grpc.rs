@@ -10,8 +10,9 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::trace_context;
 
-/// gRPC messages may carry two KYC images; the gateway caps each upload well below this.
-pub const MAX_MESSAGE_BYTES: usize = 24 * 1024 * 1024;
+/// gRPC messages may carry two KYC images or ten listing photos; the gateway caps each
+/// upload, and each request, below this.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -30,6 +30,10 @@ pub enum Reason {
     AiBudgetExhausted,
     /// The AI model's safety filters refused the input.
     ContentBlocked,
+    /// The caller set a field only the platform (or a higher role) may set.
+    ReadOnlyField,
+    /// The thing asked for is sold: pay first (the landlord contact unlock).
+    PaymentRequired,
     Unavailable,
     Internal,
 }
@@ -51,6 +55,8 @@ impl Reason {
         Reason::ImageTooLarge,
         Reason::AiBudgetExhausted,
         Reason::ContentBlocked,
+        Reason::ReadOnlyField,
+        Reason::PaymentRequired,
         Reason::Unavailable,
         Reason::Internal,
     ];
@@ -72,6 +78,8 @@ impl Reason {
             Reason::ImageTooLarge => "IMAGE_TOO_LARGE",
             Reason::AiBudgetExhausted => "AI_BUDGET_EXHAUSTED",
             Reason::ContentBlocked => "CONTENT_BLOCKED",
+            Reason::ReadOnlyField => "READ_ONLY_FIELD",
+            Reason::PaymentRequired => "PAYMENT_REQUIRED",
             Reason::Unavailable => "UNAVAILABLE",
             Reason::Internal => "INTERNAL",
         }
@@ -90,7 +98,8 @@ impl Reason {
             Reason::AccountLocked | Reason::RateLimited | Reason::AiBudgetExhausted => {
                 Code::ResourceExhausted
             }
-            Reason::ContentBlocked => Code::InvalidArgument,
+            Reason::ContentBlocked | Reason::ReadOnlyField => Code::InvalidArgument,
+            Reason::PaymentRequired => Code::FailedPrecondition,
             Reason::Forbidden | Reason::AccountNotActive => Code::PermissionDenied,
             Reason::NotFound => Code::NotFound,
             Reason::AlreadyExists => Code::AlreadyExists,
@@ -111,11 +120,20 @@ pub fn invalid_fields<'a>(
     message: impl Into<String>,
     violations: impl IntoIterator<Item = (&'a str, String)>,
 ) -> Status {
+    refused_fields(Reason::ValidationFailed, message, violations)
+}
+
+/// Like [`invalid_fields`], with another reason (e.g. `ReadOnlyField`).
+pub fn refused_fields<'a>(
+    reason: Reason,
+    message: impl Into<String>,
+    violations: impl IntoIterator<Item = (&'a str, String)>,
+) -> Status {
     let mut details = ErrorDetails::new();
     for (field, why) in violations {
         details.add_bad_request_violation(field, why);
     }
-    build(Reason::ValidationFailed, message.into(), details)
+    build(reason, message.into(), details)
 }
 
 /// A status telling the caller when trying again can succeed (lockouts, rate limits).

@@ -58,6 +58,8 @@ pub struct Tuning {
     /// The gateway's per-client limits and its Redis key prefix. Stacks sharing a Redis and a
     /// prefix share their budgets: tests give each stack its own prefix.
     pub rate_limits: RateLimits,
+    /// Nearest listings ranked per discovery window.
+    pub discover_window: u32,
 }
 
 impl Default for Tuning {
@@ -74,6 +76,7 @@ impl Default for Tuning {
             face_match_backoff: Duration::from_secs(2),
             max_upload_bytes: 5 * 1024 * 1024,
             rate_limits: RateLimits::default(),
+            discover_window: listings::DEFAULT_DISCOVER_WINDOW,
         }
     }
 }
@@ -112,6 +115,7 @@ pub struct RunningStack {
     pub identity_addr: SocketAddr,
     pub kyc_addr: SocketAddr,
     pub ai_addr: SocketAddr,
+    pub listings_addr: SocketAddr,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
 }
@@ -151,10 +155,12 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let identity_listener = grpc::bind(loopback).await?;
     let kyc_listener = grpc::bind(loopback).await?;
     let ai_listener = grpc::bind(loopback).await?;
+    let listings_listener = grpc::bind(loopback).await?;
     let gateway_listener = grpc::bind(options.gateway_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
     let kyc_addr = local_addr(&kyc_listener)?;
     let ai_addr = local_addr(&ai_listener)?;
+    let listings_addr = local_addr(&listings_listener)?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let gateway_url = format!("http://{gateway_addr}");
 
@@ -171,6 +177,10 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             source,
         })?;
     let kyc_bucket_url = format!("file://{}", kyc_dir.display());
+    let photos_dir = data_dir(&options.data_dir.join("photos"))?;
+    let photos_bucket_url = format!("file://{}", photos_dir.display());
+    let photos_public_url = listings::public_base(&format!("{gateway_url}/photos/"))
+        .map_err(|e| StackError::Url(e.to_string()))?;
     let links = || {
         LocalLinks::new(&gateway_url, &options.secrets.file_url_secret)
             .map_err(|e| StackError::Url(e.to_string()))
@@ -218,12 +228,32 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             keys.public_pem.clone(),
         )
     };
+    let listings_config = listings::Config {
+        token_settings: t.tokens.clone(),
+        max_photo_bytes: t.max_upload_bytes,
+        discover_window: t.discover_window,
+        port: listings_addr.port(),
+        ..listings::Config::local(
+            options.database_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+            format!("http://{identity_addr}"),
+            format!("http://{ai_addr}"),
+            photos_bucket_url.clone(),
+            photos_public_url.clone(),
+        )
+    };
     let gateway_config = gateway::Config {
         port: gateway_addr.port(),
         redis_url: SecretString::from(options.redis_url.clone()),
         identity_url: format!("http://{identity_addr}"),
         kyc_url: format!("http://{kyc_addr}"),
         ai_url: format!("http://{ai_addr}"),
+        listings_url: format!("http://{listings_addr}"),
+        photos: Some(gateway::LocalPhotos {
+            bucket_url: photos_bucket_url,
+            public_base: photos_public_url.clone(),
+        }),
         jwt_public_key: keys.public_pem.clone(),
         jwt_issuer: t.tokens.issuer.clone(),
         jwt_audience: t.tokens.audience.clone(),
@@ -271,6 +301,15 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let s = shutdown.clone();
     tasks.spawn(async move {
         (
+            "listings",
+            listings::serve(listings_config, listings_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
             "gateway",
             gateway::serve(gateway_config, gateway_listener, s)
                 .await
@@ -282,9 +321,20 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         identity_addr,
         kyc_addr,
         ai_addr,
+        listings_addr,
         shutdown,
         tasks,
     })
+}
+
+/// Creates `dir` if needed and returns its absolute path (file:// URLs need one).
+fn data_dir(dir: &std::path::Path) -> Result<PathBuf, StackError> {
+    let failed = |source| StackError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    dir.canonicalize().map_err(failed)
 }
 
 fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, StackError> {

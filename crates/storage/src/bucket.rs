@@ -1,11 +1,12 @@
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::gcp::{GoogleCloudStorage, GoogleCloudStorageBuilder};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::signer::Signer;
@@ -50,9 +51,17 @@ enum Links {
         signer: Arc<dyn Signer>,
         backend: &'static str,
     },
+    /// Anyone reads them at `base` + key, forever: a CDN, the store's public endpoint, or
+    /// the gateway's public route for a local bucket.
+    Public {
+        /// An absolute http(s) URL ending in `/`, without query or fragment.
+        base: Arc<str>,
+        backend: &'static str,
+    },
 }
 
-/// A named, private bucket of objects, read by clients only through signed URLs.
+/// A named bucket of objects: private ones are read by clients only through signed URLs
+/// ([`Bucket::open`]), public ones at permanent URLs ([`Bucket::open_public`]).
 ///
 /// Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -67,12 +76,14 @@ impl fmt::Debug for Bucket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let backend = match &self.links {
             Links::Local(_) => "local",
-            Links::Native { backend, .. } => backend,
+            Links::Native { backend, .. } | Links::Public { backend, .. } => backend,
         };
-        f.debug_struct("Bucket")
-            .field("name", &self.name)
-            .field("backend", &backend)
-            .finish()
+        let mut debug = f.debug_struct("Bucket");
+        debug.field("name", &self.name).field("backend", &backend);
+        if let Links::Public { base, .. } = &self.links {
+            debug.field("public_base", base);
+        }
+        debug.finish()
     }
 }
 
@@ -93,54 +104,63 @@ impl Bucket {
         url: &str,
         local_links: Option<LocalLinks>,
     ) -> Result<Self, StorageError> {
-        if !is_safe_segment(name) {
-            return Err(ConfigError::InvalidBucketName {
-                bucket: name.to_owned(),
-            }
-            .into());
-        }
-        let invalid_url = || ConfigError::InvalidBucketUrl {
-            bucket: name.to_owned(),
-        };
-        let parsed = Url::parse(url).map_err(|_| invalid_url())?;
-        // Moves the links out; only one match arm below calls it.
+        let location = Location::parse(name, url)?;
+        // Checked before a directory is created, so a misconfigured service leaves nothing.
         let require_links = || {
             local_links.ok_or_else(|| ConfigError::MissingLocalLinks {
                 bucket: name.to_owned(),
             })
         };
-        match parsed.scheme() {
-            "file" => {
+        match location {
+            Location::Directory(dir) => {
                 let links = require_links()?;
-                let dir = parsed.to_file_path().map_err(|_| invalid_url())?;
-                let local_dir_error = |source| ConfigError::LocalDirectory {
-                    bucket: name.to_owned(),
-                    source,
-                };
-                std::fs::create_dir_all(&dir).map_err(|e| local_dir_error(Box::new(e)))?;
-                let store = LocalFileSystem::new_with_prefix(&dir)
-                    .map_err(|e| local_dir_error(Box::new(e)))?;
-                Ok(Self::local(name, Arc::new(store), links))
+                Ok(Self::local(name, local_store(name, &dir)?, links))
             }
-            "memory" => Ok(Self::local(
+            Location::Memory => Ok(Self::local(
                 name,
                 Arc::new(InMemory::new()),
                 require_links()?,
             )),
-            "gs" => {
-                require_bare_bucket(&parsed).map_err(|()| invalid_url())?;
-                Self::gcs(name, GoogleCloudStorageBuilder::from_env().with_url(url))
-            }
-            "s3" => {
-                require_bare_bucket(&parsed).map_err(|()| invalid_url())?;
-                Self::s3(name, AmazonS3Builder::from_env().with_url(url))
-            }
-            scheme => Err(ConfigError::UnsupportedScheme {
-                bucket: name.to_owned(),
-                scheme: scheme.to_owned(),
-            }
-            .into()),
+            Location::Gcs => Self::gcs(name, GoogleCloudStorageBuilder::from_env().with_url(url)),
+            Location::S3 => Self::s3(name, AmazonS3Builder::from_env().with_url(url)),
         }
+    }
+
+    /// Opens the bucket `name` stored at `url` (the same URLs as [`Bucket::open`]) as a
+    /// public bucket: anyone may read an object at `public_base` + its key, and nothing is
+    /// signed. `public_base` is a CDN, `https://storage.googleapis.com/<bucket>/` for GCS,
+    /// or the gateway's `/photos/` route for `file://` buckets; a missing final `/` is
+    /// added, so `https://cdn.example/p` serves `properties/a.jpg` at
+    /// `https://cdn.example/p/properties/a.jpg`.
+    ///
+    /// Making the objects readable is the store's business (a public-read IAM binding on
+    /// GCS, a bucket policy on S3, the gateway route locally); this only builds the URLs.
+    pub fn open_public(name: &str, url: &str, public_base: Url) -> Result<Self, StorageError> {
+        let location = Location::parse(name, url)?;
+        let base = public_base_prefix(name, public_base)?;
+        let (store, backend): (Arc<dyn ObjectStore>, _) = match location {
+            Location::Directory(dir) => (local_store(name, &dir)?, "local"),
+            Location::Memory => (Arc::new(InMemory::new()), "local"),
+            Location::Gcs => (
+                Arc::new(build_gcs(
+                    name,
+                    GoogleCloudStorageBuilder::from_env().with_url(url),
+                )?),
+                "gcs",
+            ),
+            Location::S3 => (
+                Arc::new(build_s3(name, AmazonS3Builder::from_env().with_url(url))?),
+                "s3",
+            ),
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            store,
+            links: Links::Public {
+                base: base.into(),
+                backend,
+            },
+        })
     }
 
     fn local(name: &str, store: Arc<dyn ObjectStore>, links: LocalLinks) -> Self {
@@ -155,19 +175,15 @@ impl Bucket {
         name: &str,
         builder: GoogleCloudStorageBuilder,
     ) -> Result<Self, StorageError> {
-        let gcs = builder.build().map_err(|source| ConfigError::Gcs {
-            bucket: name.to_owned(),
-            source,
-        })?;
-        Ok(Self::native(name, Arc::new(gcs), "gcs"))
+        Ok(Self::native(
+            name,
+            Arc::new(build_gcs(name, builder)?),
+            "gcs",
+        ))
     }
 
     pub(crate) fn s3(name: &str, builder: AmazonS3Builder) -> Result<Self, StorageError> {
-        let s3 = builder.build().map_err(|source| ConfigError::S3 {
-            bucket: name.to_owned(),
-            source,
-        })?;
-        Ok(Self::native(name, Arc::new(s3), "s3"))
+        Ok(Self::native(name, Arc::new(build_s3(name, builder)?), "s3"))
     }
 
     fn native<S: ObjectStore + Signer>(name: &str, store: Arc<S>, backend: &'static str) -> Self {
@@ -186,11 +202,22 @@ impl Bucket {
     }
 
     /// The link signer of a local bucket, for the gateway's file route; `None` on GCS and
-    /// S3, whose links never reach the gateway.
+    /// S3, whose links never reach the gateway, and on public buckets, which have none.
     pub fn local_links(&self) -> Option<&LocalLinks> {
         match &self.links {
             Links::Local(links) => Some(links),
-            Links::Native { .. } => None,
+            Links::Native { .. } | Links::Public { .. } => None,
+        }
+    }
+
+    /// The permanent URL of `key` in a public bucket, whether or not the object exists;
+    /// `None` for a private bucket, whose objects are only read through
+    /// [`Bucket::signed_get_url`].
+    pub fn public_url(&self, key: &ObjectKey) -> Option<String> {
+        match &self.links {
+            // Keys are valid URL paths as they are (see ObjectKey), so nothing is escaped.
+            Links::Public { base, .. } => Some(format!("{base}{key}")),
+            Links::Local(_) | Links::Native { .. } => None,
         }
     }
 
@@ -232,6 +259,10 @@ impl Bucket {
 
     /// A URL to read `key` for `ttl` (whole seconds, 1 s ..= 7 days), without checking
     /// that the object exists. Local buckets give a gateway link, GCS and S3 a V4 signed URL.
+    ///
+    /// A public bucket refuses with [`StorageError::PublicBucket`] rather than hand out its
+    /// permanent URL: a caller asking for an expiring link expects the object to be private,
+    /// and should learn that it is not.
     #[tracing::instrument(skip_all, fields(bucket = %self.name, key = %key))]
     pub async fn signed_get_url(
         &self,
@@ -256,6 +287,11 @@ impl Bucket {
                 .await
                 .map_err(|source| self.backend_error("sign a URL", source))?
                 .into(),
+            Links::Public { .. } => {
+                return Err(StorageError::PublicBucket {
+                    bucket: self.name.clone(),
+                });
+            }
         };
         Ok(SignedUrl { url, expires_at })
     }
@@ -267,6 +303,98 @@ impl Bucket {
             source,
         }
     }
+}
+
+/// Where a bucket URL says the objects are, checked before anything is created or built.
+enum Location {
+    Directory(PathBuf),
+    Memory,
+    Gcs,
+    S3,
+}
+
+impl Location {
+    fn parse(name: &str, url: &str) -> Result<Self, ConfigError> {
+        if !is_safe_segment(name) {
+            return Err(ConfigError::InvalidBucketName {
+                bucket: name.to_owned(),
+            });
+        }
+        let invalid_url = || ConfigError::InvalidBucketUrl {
+            bucket: name.to_owned(),
+        };
+        let parsed = Url::parse(url).map_err(|_| invalid_url())?;
+        match parsed.scheme() {
+            "file" => Ok(Self::Directory(
+                parsed.to_file_path().map_err(|_| invalid_url())?,
+            )),
+            "memory" => Ok(Self::Memory),
+            "gs" => {
+                require_bare_bucket(&parsed).map_err(|()| invalid_url())?;
+                Ok(Self::Gcs)
+            }
+            "s3" => {
+                require_bare_bucket(&parsed).map_err(|()| invalid_url())?;
+                Ok(Self::S3)
+            }
+            scheme => Err(ConfigError::UnsupportedScheme {
+                bucket: name.to_owned(),
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The directory `dir` as a store, created if missing.
+fn local_store(name: &str, dir: &std::path::Path) -> Result<Arc<dyn ObjectStore>, ConfigError> {
+    let local_dir_error = |source| ConfigError::LocalDirectory {
+        bucket: name.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| local_dir_error(Box::new(e)))?;
+    let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| local_dir_error(Box::new(e)))?;
+    Ok(Arc::new(store))
+}
+
+fn build_gcs(
+    name: &str,
+    builder: GoogleCloudStorageBuilder,
+) -> Result<GoogleCloudStorage, ConfigError> {
+    builder.build().map_err(|source| ConfigError::Gcs {
+        bucket: name.to_owned(),
+        source,
+    })
+}
+
+fn build_s3(name: &str, builder: AmazonS3Builder) -> Result<AmazonS3, ConfigError> {
+    builder.build().map_err(|source| ConfigError::S3 {
+        bucket: name.to_owned(),
+        source,
+    })
+}
+
+/// `public_base` as the string keys are appended to: an absolute http(s) URL with a host,
+/// ending in `/`. A query, fragment or credentials would end up in every photo URL, so
+/// they are refused.
+fn public_base_prefix(name: &str, mut public_base: Url) -> Result<String, ConfigError> {
+    let usable = matches!(public_base.scheme(), "http" | "https")
+        && public_base.host_str().is_some_and(|host| !host.is_empty())
+        && !public_base.cannot_be_a_base()
+        && public_base.query().is_none()
+        && public_base.fragment().is_none()
+        && public_base.username().is_empty()
+        && public_base.password().is_none();
+    if !usable {
+        return Err(ConfigError::InvalidPublicBase {
+            bucket: name.to_owned(),
+        });
+    }
+    if !public_base.path().ends_with('/') {
+        // Without it, `base + key` would glue the key onto the last segment.
+        let path = format!("{}/", public_base.path());
+        public_base.set_path(&path);
+    }
+    Ok(public_base.into())
 }
 
 /// A prefix in the path would be silently ignored by object_store; refuse it rather than

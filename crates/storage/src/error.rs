@@ -18,6 +18,11 @@ pub enum StorageError {
     #[error("a signed URL must live between 1 second and 7 days")]
     InvalidTtl,
 
+    /// A signed URL was asked for in a public bucket, whose objects have permanent URLs
+    /// instead ([`crate::Bucket::public_url`]).
+    #[error("bucket {bucket} is public: its objects have permanent URLs, not signed ones")]
+    PublicBucket { bucket: String },
+
     #[error("storage backend failed to {operation} in bucket {bucket}")]
     Backend {
         bucket: String,
@@ -49,6 +54,11 @@ pub enum ConfigError {
 
     #[error("{var} must be an absolute http(s) URL without query or fragment")]
     InvalidPublicUrl { var: &'static str },
+
+    #[error(
+        "the public base URL for bucket {bucket} must be an absolute http(s) URL without query, fragment or credentials"
+    )]
+    InvalidPublicBase { bucket: String },
 
     #[error("bucket name {bucket:?} must be letters, digits, '.', '_' or '-'")]
     InvalidBucketName { bucket: String },

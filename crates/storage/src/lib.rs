@@ -17,6 +17,10 @@
 //!
 //! Signed URLs are credentials: they are never logged here (spans carry bucket and key
 //! only) and should not be logged by callers either.
+//!
+//! Listing photos live in a public bucket instead ([`Bucket::open_public`]): their objects
+//! have permanent URLs under a public base (a CDN, the store's public endpoint, or the
+//! gateway's `/photos/` route for a local bucket), and nothing is signed.
 
 mod bucket;
 mod error;

@@ -1,5 +1,6 @@
 //! The gateway's settings, read once from the environment at start-up.
 
+use std::path::Path;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
@@ -15,13 +16,43 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_KYC_URL: &str = "http://127.0.0.1:50052";
 pub const DEFAULT_AI_URL: &str = "http://127.0.0.1:50053";
+pub const DEFAULT_LISTINGS_URL: &str = "http://127.0.0.1:50054";
+/// The gateway's own address when `RENTORY_PUBLIC_URL` is unset, as the services assume.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 pub const DEFAULT_MAX_JSON_BYTES: usize = 64 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The bucket name KYC images live under; the KYC service signs links with the same name.
 pub const KYC_BUCKET_NAME: &str = "kyc";
+/// The public bucket of listing photos; the listings service writes it under the same name.
+pub const PHOTOS_BUCKET_NAME: &str = "photos";
+/// The listings service's local photo directory, relative to the working directory: the
+/// gateway must read the directory the service writes.
+pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 
+/// Everything the gateway needs. Tests and the in-process stack build it with
+/// [`Config::new`] or by hand; `main` uses [`Config::from_env`].
+///
+/// | variable | default |
+/// |---|---|
+/// | `PORT` | 8080 |
+/// | `REDIS_URL` | `redis://127.0.0.1:6379` |
+/// | `RENTORY_IDENTITY_URL` | `http://127.0.0.1:50051` |
+/// | `RENTORY_KYC_URL` | `http://127.0.0.1:50052` |
+/// | `RENTORY_AI_URL` | `http://127.0.0.1:50053` |
+/// | `RENTORY_LISTINGS_URL` | `http://127.0.0.1:50054` |
+/// | `RENTORY_JWT_PUBLIC_KEY` | required (Ed25519 SPKI PEM) |
+/// | `RENTORY_JWT_ISSUER`, `RENTORY_JWT_AUDIENCE` | `rentory-identity`, `rentory` |
+/// | `RENTORY_TRUSTED_PROXY_HOPS` | 0 |
+/// | `RENTORY_RATE_LIMIT_{REGISTER,AUTH,UPLOADS,API}`, `RENTORY_RATE_LIMIT_PREFIX` | see `rate_limit.rs` |
+/// | `RENTORY_MAX_UPLOAD_BYTES` | 5 MiB per file (ten of them must fit in one gRPC message) |
+/// | `RENTORY_MAX_JSON_BYTES` | 64 KiB |
+/// | `RENTORY_REQUEST_TIMEOUT_SECS` | 30 |
+/// | `RENTORY_CORS_ORIGINS` | empty (CORS off) |
+/// | `RENTORY_KYC_BUCKET_URL`, `RENTORY_FILE_URL_SECRET` | unset; for a `file://` KYC bucket, whose signed links `/files/kyc/...` serves |
+/// | `RENTORY_PHOTOS_BUCKET_URL` | `file://<working dir>/.local/photos`; a `file://` bucket is served at `/photos/...`, any other is not |
+/// | `RENTORY_PUBLIC_URL` | `http://127.0.0.1:8080` for photos; required with a `file://` KYC bucket |
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `PORT`, 8080.
@@ -34,6 +65,8 @@ pub struct Config {
     pub kyc_url: String,
     /// `RENTORY_AI_URL`: the AI orchestrator.
     pub ai_url: String,
+    /// `RENTORY_LISTINGS_URL`: the listings service.
+    pub listings_url: String,
     /// `RENTORY_JWT_PUBLIC_KEY` (required): Ed25519 SPKI PEM.
     pub jwt_public_key: String,
     /// `RENTORY_JWT_ISSUER` / `RENTORY_JWT_AUDIENCE`, defaults from `TokenSettings`.
@@ -50,6 +83,10 @@ pub struct Config {
     /// Local KYC bucket served at `/files/kyc/...`: set when `RENTORY_KYC_BUCKET_URL` is a
     /// `file://` URL (with `RENTORY_PUBLIC_URL` and `RENTORY_FILE_URL_SECRET`).
     pub files: Option<LocalFiles>,
+    /// Local public photo bucket served at `/photos/...`: set when
+    /// `RENTORY_PHOTOS_BUCKET_URL` (default `file://<working dir>/.local/photos`) is a
+    /// `file://` URL.
+    pub photos: Option<LocalPhotos>,
     /// `RENTORY_CORS_ORIGINS`: comma-separated origins, or `*`; empty means CORS off.
     pub cors_origins: Vec<HeaderValue>,
     /// `RENTORY_REQUEST_TIMEOUT_SECS`, 30.
@@ -63,6 +100,34 @@ pub struct LocalFiles {
     pub links: LocalLinks,
 }
 
+/// The local public bucket of listing photos, served to anyone without a signature: its
+/// objects are re-encoded listing photos under content-hash keys.
+#[derive(Debug, Clone)]
+pub struct LocalPhotos {
+    /// A `file://` URL.
+    pub bucket_url: String,
+    /// `{RENTORY_PUBLIC_URL}/photos/`: where clients fetch them, ending in `/`.
+    pub public_base: url::Url,
+}
+
+impl LocalPhotos {
+    /// The bucket at `bucket_url`, served at `{public_url}/photos/`.
+    pub fn new(bucket_url: impl Into<String>, public_url: &str) -> Result<Self, ConfigError> {
+        let base = format!("{}/photos/", public_url.trim_end_matches('/'));
+        let public_base = url::Url::parse(&base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| ConfigError::Invalid {
+                name: rentory_storage::PUBLIC_URL_VAR,
+                reason: "must be an absolute http(s) URL".into(),
+            })?;
+        Ok(Self {
+            bucket_url: bucket_url.into(),
+            public_base,
+        })
+    }
+}
+
 impl Config {
     /// Defaults for everything but the token public key (tests, local stacks).
     pub fn new(jwt_public_key: impl Into<String>) -> Self {
@@ -73,6 +138,7 @@ impl Config {
             identity_url: DEFAULT_IDENTITY_URL.to_owned(),
             kyc_url: DEFAULT_KYC_URL.to_owned(),
             ai_url: DEFAULT_AI_URL.to_owned(),
+            listings_url: DEFAULT_LISTINGS_URL.to_owned(),
             jwt_public_key: jwt_public_key.into(),
             jwt_issuer: tokens.issuer,
             jwt_audience: tokens.audience,
@@ -81,6 +147,9 @@ impl Config {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
             files: None,
+            // No directory is guessed here: tests and stacks name the one the listings
+            // service writes.
+            photos: None,
             cors_origins: Vec::new(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
@@ -93,6 +162,7 @@ impl Config {
         let max_json_bytes = config::parse_or("RENTORY_MAX_JSON_BYTES", DEFAULT_MAX_JSON_BYTES)?;
         positive("RENTORY_MAX_UPLOAD_BYTES", max_upload_bytes)?;
         positive("RENTORY_MAX_JSON_BYTES", max_json_bytes)?;
+        fits_in_a_message(max_upload_bytes)?;
         let timeout_secs: u64 = config::parse_or(
             "RENTORY_REQUEST_TIMEOUT_SECS",
             DEFAULT_REQUEST_TIMEOUT.as_secs(),
@@ -104,6 +174,7 @@ impl Config {
             identity_url: config::or_default("RENTORY_IDENTITY_URL", DEFAULT_IDENTITY_URL),
             kyc_url: config::or_default("RENTORY_KYC_URL", DEFAULT_KYC_URL),
             ai_url: config::or_default("RENTORY_AI_URL", DEFAULT_AI_URL),
+            listings_url: config::or_default("RENTORY_LISTINGS_URL", DEFAULT_LISTINGS_URL),
             jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,
             jwt_issuer: config::or_default("RENTORY_JWT_ISSUER", &tokens.issuer),
             jwt_audience: config::or_default("RENTORY_JWT_AUDIENCE", &tokens.audience),
@@ -115,6 +186,10 @@ impl Config {
                 config::optional("RENTORY_KYC_BUCKET_URL"),
                 config::optional(rentory_storage::PUBLIC_URL_VAR),
                 config::optional(rentory_storage::FILE_URL_SECRET_VAR).map(SecretString::from),
+            )?,
+            photos: local_photos(
+                config::optional("RENTORY_PHOTOS_BUCKET_URL"),
+                &config::or_default(rentory_storage::PUBLIC_URL_VAR, DEFAULT_PUBLIC_URL),
             )?,
             cors_origins: cors_origins(config::optional("RENTORY_CORS_ORIGINS").as_deref())?,
             request_timeout: Duration::from_secs(timeout_secs),
@@ -138,6 +213,51 @@ fn positive(name: &'static str, value: usize) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+/// Ten photos of the largest accepted size, with the form around them, must fit in one
+/// gRPC message to the listings service. Checked at start-up: a cap too large for that
+/// would otherwise show only when a landlord sends ten big photos.
+fn fits_in_a_message(max_upload_bytes: usize) -> Result<(), ConfigError> {
+    let form = crate::upload::UploadLimits::new(max_upload_bytes)
+        .body_cap(crate::routes::properties::MAX_PHOTOS);
+    if form > rentory_runtime::grpc::MAX_MESSAGE_BYTES {
+        return Err(ConfigError::Invalid {
+            name: "RENTORY_MAX_UPLOAD_BYTES",
+            reason: format!(
+                "{} listing photos of this size do not fit in a {}-byte gRPC message",
+                crate::routes::properties::MAX_PHOTOS,
+                rentory_runtime::grpc::MAX_MESSAGE_BYTES
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The gateway serves the photo bucket only when it is on the local filesystem (the
+/// default, mirroring the listings service's); a `gs://` bucket is read from Google.
+fn local_photos(
+    bucket_url: Option<String>,
+    public_url: &str,
+) -> Result<Option<LocalPhotos>, ConfigError> {
+    let bucket_url = match bucket_url {
+        Some(url) => url,
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| ConfigError::Invalid {
+                name: "RENTORY_PHOTOS_BUCKET_URL",
+                reason: format!("unset, and the working directory is unreadable: {e}"),
+            })?;
+            file_url(&cwd.join(DEFAULT_PHOTOS_DIR))
+        }
+    };
+    if !bucket_url.starts_with("file://") {
+        return Ok(None);
+    }
+    LocalPhotos::new(bucket_url, public_url).map(Some)
+}
+
+fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
 }
 
 /// The gateway serves a bucket's links only when the bucket is on the local filesystem;
@@ -203,5 +323,32 @@ mod tests {
         assert!(err.is_some_and(|e| e.to_string().contains("RENTORY_FILE_URL_SECRET")));
         let weak = Some(SecretString::from("short"));
         assert!(local_files(Some("file:///tmp/kyc".into()), url(), weak).is_err());
+    }
+
+    #[test]
+    fn photos_default_to_the_local_directory_and_only_file_buckets_are_served() {
+        let local = local_photos(None, "http://127.0.0.1:8080/")
+            .expect("ok")
+            .expect("served");
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(
+            local.bucket_url,
+            format!("file://{}", cwd.join(".local/photos").display())
+        );
+        assert_eq!(local.public_base.as_str(), "http://127.0.0.1:8080/photos/");
+        assert!(
+            local_photos(Some("gs://rentory-photos".into()), DEFAULT_PUBLIC_URL)
+                .expect("ok")
+                .is_none()
+        );
+        assert!(local_photos(Some("file:///tmp/p".into()), "not a url").is_err());
+        assert!(local_photos(Some("file:///tmp/p".into()), "ftp://x").is_err());
+    }
+
+    #[test]
+    fn ten_photos_must_fit_in_one_grpc_message() {
+        assert!(fits_in_a_message(DEFAULT_MAX_UPLOAD_BYTES).is_ok());
+        let err = fits_in_a_message(8 * 1024 * 1024).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("RENTORY_MAX_UPLOAD_BYTES")));
     }
 }

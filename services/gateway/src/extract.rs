@@ -1,6 +1,8 @@
 //! Body and query extractors whose failures are problems: JSON that does not parse is 400
 //! `malformed-request`; JSON that parses but does not fit (a missing field, a wrong type) is
-//! 422 `validation-failed` naming the field; unknown fields are ignored.
+//! 422 `validation-failed` naming the field; unknown fields are ignored, except by bodies
+//! that deny them (`#[serde(deny_unknown_fields)]`, where a misspelt field would otherwise
+//! be silently dropped): those answer 400 `malformed-request` naming the field.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -9,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::problem::{Problem, ProblemType};
+use crate::problem::{FieldError, Problem, ProblemType};
 
 /// A JSON request body.
 pub struct ApiJson<T>(pub T);
@@ -72,20 +74,38 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     Ok(value)
 }
 
+/// Field names echoed from a request are cut to this many characters.
+const MAX_ECHOED_FIELD_CHARS: usize = 64;
+
 /// serde_json's data errors read `missing field `x``, `invalid type: string "...", expected
-/// u32`, `unknown variant `X`, expected one of ...`. The offending value is left out of
-/// the answer (it may be a password); what was expected is kept.
+/// u32`, `unknown variant `X`, expected one of ...`, `unknown field `x`, expected ...`. The
+/// offending value is left out of the answer (it may be a password); what was expected is
+/// kept.
 fn data_problem(path: &str, error: &serde_json::Error) -> Problem {
     let text = error.to_string();
     let text = text.split(" at line ").next().unwrap_or_default();
-    if let Some(rest) = text.strip_prefix("missing field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        let field = if path == "." || path.is_empty() {
+    let nested = |name: &str| {
+        if path == "." || path.is_empty() {
             name.to_owned()
         } else {
             format!("{path}.{name}")
+        }
+    };
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        return Problem::invalid_field(nested(name), "is required");
+    }
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        // serde_path_to_error's path already ends with the unknown key. A name, not a
+        // value: safe to echo, within a length.
+        let field = if path == "." || path.is_empty() {
+            rest.split('`').next().unwrap_or_default()
+        } else {
+            path
         };
-        return Problem::invalid_field(field, "is required");
+        let field: String = field.chars().take(MAX_ECHOED_FIELD_CHARS).collect();
+        return Problem::malformed(format!("unknown field `{field}`"))
+            .with_field(field, "is not a field of this body");
     }
     let message = match text.split_once(", expected ") {
         Some((_, expected)) => format!("is not valid: expected {expected}"),
@@ -112,6 +132,68 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             // axum's text names the parameter and what was wrong, without the value.
             .map_err(|rejection| Problem::new(ProblemType::ValidationFailed, rejection.body_text()))
     }
+}
+
+/// Text values (query parameters, form text parts) parsed one by one, collecting every bad
+/// one so that a single 422 names them all. An empty value counts as absent, as HTML forms
+/// and query builders send unset inputs. Offending values are not echoed.
+#[derive(Debug, Default)]
+pub struct TextFields {
+    errors: Vec<FieldError>,
+}
+
+impl TextFields {
+    /// A finite decimal number (`NaN` and `inf`, which Rust would parse, are refused).
+    pub fn number(&mut self, name: &str, raw: Option<&str>) -> Option<f64> {
+        let raw = present(raw)?;
+        match raw.parse::<f64>() {
+            Ok(n) if n.is_finite() => Some(n),
+            _ => {
+                self.refuse(name, "must be a number");
+                None
+            }
+        }
+    }
+
+    /// An integer of type `T`; `expected` says which in the error (`a whole number >= 0`).
+    pub fn integer<T: std::str::FromStr>(
+        &mut self,
+        name: &str,
+        raw: Option<&str>,
+        expected: &str,
+    ) -> Option<T> {
+        let raw = present(raw)?;
+        match raw.parse::<T>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.refuse(name, format!("must be {expected}"));
+                None
+            }
+        }
+    }
+
+    pub fn refuse(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: name.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// 422 naming every refused value, if any.
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        Err(
+            Problem::new(ProblemType::ValidationFailed, "some fields are not valid")
+                .with_errors(self.errors),
+        )
+    }
+}
+
+/// `raw` trimmed, or `None` when absent or blank.
+pub fn present(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -160,6 +242,61 @@ mod tests {
 
         let p = parse_json::<Body>(b"[1]").expect_err("refused");
         assert_eq!(p.kind(), Some(ProblemType::ValidationFailed));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        title: Option<String>,
+        land: Option<StrictLand>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct StrictLand {
+        size: f64,
+    }
+
+    #[test]
+    fn denied_unknown_fields_are_malformed_and_named() {
+        let p =
+            parse_json::<Strict>(br#"{"title": "a", "is_verifed": true}"#).expect_err("refused");
+        assert_eq!(p.kind(), Some(ProblemType::MalformedRequest));
+        assert_eq!(p.detail, "unknown field `is_verifed`");
+        assert_eq!(field_errors(&p)[0].0, "is_verifed");
+
+        let p = parse_json::<Strict>(br#"{"land": {"size": 1, "acres": 2}}"#).expect_err("refused");
+        assert_eq!(p.kind(), Some(ProblemType::MalformedRequest));
+        assert_eq!(field_errors(&p)[0].0, "land.acres");
+
+        let long = format!(r#"{{"{}": 1}}"#, "x".repeat(500));
+        let p = parse_json::<Strict>(long.as_bytes()).expect_err("refused");
+        assert!(p.detail.len() < 100, "{}", p.detail);
+    }
+
+    #[test]
+    fn text_fields_collect_every_bad_value_and_skip_blank_ones() {
+        let mut fields = TextFields::default();
+        assert_eq!(fields.number("lat", Some(" 6.5 ")), Some(6.5));
+        assert_eq!(fields.number("lng", Some("")), None);
+        assert_eq!(fields.number("lng", None), None);
+        assert_eq!(
+            fields.integer::<u32>("bedrooms", Some("3"), "a count"),
+            Some(3)
+        );
+        assert!(fields.errors.is_empty());
+        for bad in ["NaN", "inf", "-infinity", "6,5", "six"] {
+            assert_eq!(fields.number("radius_km", Some(bad)), None, "{bad}");
+        }
+        assert_eq!(fields.integer::<u32>("limit", Some("-1"), "a count"), None);
+        let p = fields.finish().expect_err("refused");
+        assert_eq!(p.kind(), Some(ProblemType::ValidationFailed));
+        let names: Vec<_> = field_errors(&p).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(names.len(), 6);
+        assert_eq!(names[5], "limit");
+        assert!(TextFields::default().finish().is_ok());
     }
 
     #[test]

@@ -10,12 +10,14 @@ use rentory_auth::metadata;
 use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
+use rentory_proto::listings::v1::listings_client::ListingsClient;
 use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::client_ip;
+use crate::config::Config;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
@@ -28,16 +30,19 @@ pub struct Clients {
     pub identity: IdentityServiceClient<Channel>,
     pub kyc: KycServiceClient<Channel>,
     pub ai: AiOrchestratorClient<Channel>,
+    pub listings: ListingsClient<Channel>,
     pub identity_health: HealthClient<Channel>,
     pub kyc_health: HealthClient<Channel>,
     pub ai_health: HealthClient<Channel>,
+    pub listings_health: HealthClient<Channel>,
 }
 
 impl Clients {
-    pub fn connect(identity_url: &str, kyc_url: &str, ai_url: &str) -> Result<Self, ServeError> {
-        let identity = rentory_runtime::grpc::channel(identity_url)?;
-        let kyc = rentory_runtime::grpc::channel(kyc_url)?;
-        let ai = rentory_runtime::grpc::channel(ai_url)?;
+    pub fn connect(config: &Config) -> Result<Self, ServeError> {
+        let identity = rentory_runtime::grpc::channel(&config.identity_url)?;
+        let kyc = rentory_runtime::grpc::channel(&config.kyc_url)?;
+        let ai = rentory_runtime::grpc::channel(&config.ai_url)?;
+        let listings = rentory_runtime::grpc::channel(&config.listings_url)?;
         Ok(Self {
             identity: IdentityServiceClient::new(identity.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -48,9 +53,14 @@ impl Clients {
             ai: AiOrchestratorClient::new(ai.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            // Analyses carry up to ten photos.
+            listings: ListingsClient::new(listings.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             identity_health: HealthClient::new(identity),
             kyc_health: HealthClient::new(kyc),
             ai_health: HealthClient::new(ai),
+            listings_health: HealthClient::new(listings),
         })
     }
 }

@@ -46,7 +46,7 @@ mod routes;
 mod state;
 mod upload;
 
-pub use config::{Config, KYC_BUCKET_NAME, LocalFiles};
+pub use config::{Config, KYC_BUCKET_NAME, LocalFiles, LocalPhotos, PHOTOS_BUCKET_NAME};
 pub use rate_limit::{Limit, RateLimits};
 pub use state::AppState;
 
@@ -62,6 +62,8 @@ pub enum Error {
     Grpc(#[from] rentory_runtime::grpc::ServeError),
     #[error("cannot open the KYC bucket of RENTORY_KYC_BUCKET_URL")]
     Storage(#[source] rentory_storage::StorageError),
+    #[error("cannot open the photo bucket of RENTORY_PHOTOS_BUCKET_URL")]
+    PhotoStorage(#[source] rentory_storage::StorageError),
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
 }

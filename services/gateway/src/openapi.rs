@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::problem::{FieldError, ProblemDocument};
-use crate::routes::files;
+use crate::routes::{files, photos};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +16,8 @@ use crate::routes::files;
                        with a stable `type` under https://rentory.ng/problems/ and the request's \
                        `request_id` (also in the `x-request-id` header).",
     ),
-    paths(files::get_file),
+    // Wildcard routes, which the routers cannot document themselves.
+    paths(files::get_file, photos::get_photo),
     components(schemas(ProblemDocument, FieldError)),
     modifiers(&BearerAuth),
     tags(
@@ -25,7 +26,10 @@ use crate::routes::files;
         (name = "admin", description = "Administration"),
         (name = "kyc", description = "Identity verification"),
         (name = "concierge", description = "The AI concierge that learns what a tenant wants"),
+        (name = "properties", description = "Listings: AI drafts from photos, publishing, discovery, ratings and the landlord's contact"),
+        (name = "searches", description = "Saved discover queries that raise alerts for new matches"),
         (name = "files", description = "Signed links to private files"),
+        (name = "photos", description = "Public listing photos"),
         (name = "ops", description = "Health and readiness"),
     )
 )]

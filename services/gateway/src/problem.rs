@@ -65,6 +65,8 @@ problem_types! {
     ImageTooLarge => 422, "image-too-large", "The image dimensions are not accepted";
     AiBudgetExhausted => 429, "ai-budget-exhausted", "Today's AI allowance is used up";
     ContentBlocked => 422, "content-blocked", "The AI model's safety filters refused this content";
+    ReadOnlyField => 400, "read-only-field", "The request sets a field the caller may not set";
+    PaymentRequired => 402, "payment-required", "Payment is required";
     Unavailable => 503, "unavailable", "Temporarily unavailable";
     Internal => 500, "internal", "Internal error";
     // The gateway's own.
@@ -101,6 +103,8 @@ impl ProblemType {
             Reason::ImageTooLarge => Self::ImageTooLarge,
             Reason::AiBudgetExhausted => Self::AiBudgetExhausted,
             Reason::ContentBlocked => Self::ContentBlocked,
+            Reason::ReadOnlyField => Self::ReadOnlyField,
+            Reason::PaymentRequired => Self::PaymentRequired,
             Reason::Unavailable => Self::Unavailable,
             Reason::Internal => Self::Internal,
         }

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `register` | `POST /auth/register` | client IP |
 //! | `auth` | `POST /auth/login`, `POST /auth/refresh` | client IP |
-//! | `uploads` | `POST /me/verification` | user |
+//! | `uploads` | `POST /me/verification`, `POST /properties/analyze` | user |
 //! | `api` | every other authenticated route | user |
 //!
 //! The per-IP policies are a middleware on their route groups ([`per_client_ip`], see
@@ -365,7 +365,8 @@ impl UserPolicy for Api {
     const POLICY: Policy = Policy::Api;
 }
 
-/// The `uploads` policy: new verification requests (`POST /me/verification`).
+/// The `uploads` policy: new verification requests (`POST /me/verification`) and photo
+/// analyses (`POST /properties/analyze`).
 #[derive(Debug, Clone, Copy)]
 pub enum Uploads {}
 

@@ -12,7 +12,7 @@ use rentory_storage::Bucket;
 use secrecy::ExposeSecret;
 
 use crate::Error;
-use crate::config::{Config, KYC_BUCKET_NAME};
+use crate::config::{Config, KYC_BUCKET_NAME, PHOTOS_BUCKET_NAME};
 use crate::grpc::Clients;
 use crate::rate_limit::RateLimits;
 use crate::upload::UploadLimits;
@@ -29,6 +29,8 @@ pub struct Inner {
     pub clients: Clients,
     /// The local KYC bucket whose signed links `/files` serves, if any.
     pub files: Option<Bucket>,
+    /// The local public photo bucket `/photos` serves, if any.
+    pub photos: Option<Bucket>,
     pub trusted_proxy_hops: usize,
     pub rate_limits: RateLimits,
     pub uploads: UploadLimits,
@@ -63,7 +65,7 @@ impl AppState {
         let redis = redis
             .create_pool(Some(Runtime::Tokio1))
             .map_err(Error::Redis)?;
-        let clients = Clients::connect(&config.identity_url, &config.kyc_url, &config.ai_url)?;
+        let clients = Clients::connect(config)?;
         let files = match &config.files {
             None => None,
             Some(files) => Some(
@@ -75,11 +77,23 @@ impl AppState {
                 .map_err(Error::Storage)?,
             ),
         };
+        let photos = match &config.photos {
+            None => None,
+            Some(photos) => Some(
+                Bucket::open_public(
+                    PHOTOS_BUCKET_NAME,
+                    &photos.bucket_url,
+                    photos.public_base.clone(),
+                )
+                .map_err(Error::PhotoStorage)?,
+            ),
+        };
         Ok(Self(Arc::new(Inner {
             verifier,
             redis,
             clients,
             files,
+            photos,
             trusted_proxy_hops: config.trusted_proxy_hops,
             rate_limits: config.rate_limits.clone(),
             uploads: UploadLimits::new(config.max_upload_bytes),

@@ -11,7 +11,9 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use rentory_media::{ImageInfo, Limits, MediaErrorKind, SNIFF_LEN, check_declared, inspect, sniff};
+use rentory_media::{
+    ImageFormat, ImageInfo, Limits, MediaErrorKind, SNIFF_LEN, check_declared, inspect, sniff,
+};
 
 use crate::problem::{FieldError, Problem, ProblemType};
 
@@ -49,7 +51,18 @@ impl UploadLimits {
 pub struct FormSpec {
     pub required_texts: &'static [&'static str],
     pub optional_texts: &'static [&'static str],
+    /// Image parts sent exactly once.
     pub files: &'static [&'static str],
+    /// Image parts sent one or more times under the same name.
+    pub file_lists: &'static [FileList],
+    /// The cap on each text part; `None` for [`UploadLimits::max_text_bytes`].
+    pub max_text_bytes: Option<usize>,
+}
+
+/// An image part that may repeat (`photos`): at least once, at most `max` times.
+pub struct FileList {
+    pub name: &'static str,
+    pub max: usize,
 }
 
 /// An uploaded image that passed the edge checks.
@@ -57,12 +70,15 @@ pub struct FormSpec {
 pub struct Image {
     pub data: Bytes,
     pub declared_content_type: String,
+    /// What the bytes are, whatever was declared (an empty declared type is accepted).
+    pub format: ImageFormat,
 }
 
 #[derive(Debug, Default)]
 pub struct Form {
     texts: HashMap<&'static str, String>,
     files: HashMap<&'static str, Image>,
+    lists: HashMap<&'static str, Vec<Image>>,
 }
 
 impl Form {
@@ -73,6 +89,11 @@ impl Form {
 
     pub fn take_image(&mut self, name: &str) -> Option<Image> {
         self.files.remove(name)
+    }
+
+    /// The images of a [`FileList`], in the order they were sent.
+    pub fn take_images(&mut self, name: &str) -> Vec<Image> {
+        self.lists.remove(name).unwrap_or_default()
     }
 }
 
@@ -113,24 +134,25 @@ pub async fn read_form(
     limits: &UploadLimits,
 ) -> Result<Form, Problem> {
     let mut form = Form::default();
+    let max_text_bytes = spec.max_text_bytes.unwrap_or(limits.max_text_bytes);
     while let Some(field) = multipart.next_field().await.map_err(multipart_problem)? {
         let Some(name) = field.name() else { continue };
         if let Some(&name) = spec.files.iter().find(|f| **f == name) {
             if form.files.contains_key(name) {
                 return Err(Problem::invalid_field(name, "is given more than once"));
             }
-            let declared = field.content_type().unwrap_or_default().to_owned();
-            let data = read_capped(field, limits.max_file_bytes, true)
-                .await
-                .map_err(|e| e.into_problem(name, limits.max_file_bytes))?;
-            check_image(name, &data, &declared, limits)?;
-            form.files.insert(
-                name,
-                Image {
-                    data,
-                    declared_content_type: declared,
-                },
-            );
+            let image = read_image(field, name, limits).await?;
+            form.files.insert(name, image);
+        } else if let Some(list) = spec.file_lists.iter().find(|l| l.name == name) {
+            let images = form.lists.entry(list.name).or_default();
+            // Refused before the extra part is read: counting is free, reading is not.
+            if images.len() >= list.max {
+                return Err(Problem::invalid_field(
+                    list.name,
+                    format!("at most {} files are accepted", list.max),
+                ));
+            }
+            images.push(read_image(field, list.name, limits).await?);
         } else if let Some(&name) = spec
             .required_texts
             .iter()
@@ -140,9 +162,9 @@ pub async fn read_form(
             if form.texts.contains_key(name) {
                 return Err(Problem::invalid_field(name, "is given more than once"));
             }
-            let data = read_capped(field, limits.max_text_bytes, false)
+            let data = read_capped(field, max_text_bytes, false)
                 .await
-                .map_err(|e| e.into_problem(name, limits.max_text_bytes))?;
+                .map_err(|e| e.into_problem(name, max_text_bytes))?;
             let text = String::from_utf8(data.to_vec())
                 .map_err(|_| Problem::invalid_field(name, "must be UTF-8 text"))?;
             form.texts.insert(name, text);
@@ -154,6 +176,12 @@ pub async fn read_form(
         .iter()
         .filter(|t| !form.texts.contains_key(**t))
         .chain(spec.files.iter().filter(|f| !form.files.contains_key(**f)))
+        .chain(
+            spec.file_lists
+                .iter()
+                .map(|l| &l.name)
+                .filter(|name| !form.lists.contains_key(**name)),
+        )
         .map(|name| FieldError {
             field: (*name).to_owned(),
             message: "is required".to_owned(),
@@ -166,6 +194,24 @@ pub async fn read_form(
         );
     }
     Ok(form)
+}
+
+/// One image part: streamed against the per-file cap, then checked whole.
+async fn read_image(
+    field: axum::extract::multipart::Field<'_>,
+    name: &str,
+    limits: &UploadLimits,
+) -> Result<Image, Problem> {
+    let declared = field.content_type().unwrap_or_default().to_owned();
+    let data = read_capped(field, limits.max_file_bytes, true)
+        .await
+        .map_err(|e| e.into_problem(name, limits.max_file_bytes))?;
+    let info = check_image(name, &data, &declared, limits)?;
+    Ok(Image {
+        data,
+        declared_content_type: declared,
+        format: info.format,
+    })
 }
 
 fn multipart_problem(error: MultipartError) -> Problem {

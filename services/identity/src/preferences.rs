@@ -27,13 +27,8 @@ impl Handler for PersonaUpdates {
         let updated: PersonaUpdated = event.decode()?;
         let user_id = Uuid::parse_str(&updated.user_id)
             .map_err(|_| HandlerError::permanent("persona update names no valid user id"))?;
-        let persona = Persona::from_json(&updated.persona_json)
+        let persona = Persona::from_event(&updated.persona_json, updated.version)
             .map_err(|e| HandlerError::permanent(format!("persona update is not valid: {e}")))?;
-        if persona.version != updated.version || persona.version == 0 {
-            return Err(HandlerError::permanent(
-                "persona update's version does not match its document",
-            ));
-        }
         let version = i64::try_from(persona.version)
             .map_err(|_| HandlerError::permanent("persona version out of range"))?;
         let document = serde_json::to_value(&persona)

@@ -261,6 +261,12 @@ fn may_read_account(caller: Uuid, caller_role: Role, account: Uuid) -> bool {
     caller == account || matches!(caller_role, Role::Admin | Role::Staff)
 }
 
+/// A landlord's contact is what the NGN 5,000 unlock sells, and listings decides who has
+/// paid; identity only refuses what no unlock could justify: anyone else's contact.
+fn may_read_contact(caller: Uuid, caller_role: Role, account: Uuid, account_role: Role) -> bool {
+    may_read_account(caller, caller_role, account) || account_role == Role::Landlord
+}
+
 fn collect<T, E: std::fmt::Display>(
     errors: &mut Vec<(&'static str, String)>,
     field: &'static str,
@@ -346,6 +352,30 @@ impl IdentityService for Identity {
         let account = accounts::find(&self.pool, user_id).await?;
         Ok(Response::new((&account).into()))
     }
+
+    async fn get_contact(
+        &self,
+        request: Request<pb::GetContactRequest>,
+    ) -> Result<Response<pb::Contact>, Status> {
+        let caller = self.actor(&request)?;
+        let user_id = Uuid::parse_str(&request.get_ref().user_id)
+            .map_err(|_| Error::Invalid(vec![("user_id", "not a valid id".to_owned())]))?;
+        let (account, profile) = tokio::try_join!(
+            accounts::find(&self.pool, user_id),
+            accounts::profile(&self.pool, user_id)
+        )?;
+        if !may_read_contact(caller.user_id, caller.role, user_id, account.role) {
+            return Err(Error::UserNotFound.into());
+        }
+        // Who learnt whose phone number, for disputes about leaked contacts.
+        tracing::info!(caller = %caller.user_id, caller_role = %caller.role, landlord = %user_id, "contact disclosed");
+        Ok(Response::new(pb::Contact {
+            user_id: account.id.to_string(),
+            full_name: profile.full_name,
+            phone: profile.phone,
+            email: account.email,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -360,5 +390,16 @@ mod tests {
         assert!(!may_read_account(me, Role::Guide, other));
         assert!(may_read_account(me, Role::Admin, other));
         assert!(may_read_account(me, Role::Staff, other));
+    }
+
+    #[test]
+    fn contacts_are_served_for_landlords_only_unless_self_or_staff() {
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(may_read_contact(me, Role::Tenant, other, Role::Landlord));
+        assert!(!may_read_contact(me, Role::Tenant, other, Role::Tenant));
+        assert!(!may_read_contact(me, Role::Landlord, other, Role::Guide));
+        assert!(may_read_contact(me, Role::Tenant, me, Role::Tenant));
+        assert!(may_read_contact(me, Role::Admin, other, Role::Tenant));
+        assert!(may_read_contact(me, Role::Staff, other, Role::Tenant));
     }
 }

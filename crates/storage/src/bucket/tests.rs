@@ -260,3 +260,160 @@ fn a_file_bucket_that_cannot_be_created_is_a_config_error() {
         "{err:?}"
     );
 }
+
+fn public_base(url: &str) -> Url {
+    Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+fn open_public(url: &str) -> Bucket {
+    Bucket::open_public("photos", url, public_base("http://127.0.0.1:8080/photos/"))
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// What the listings service and the gateway's `/photos/` route do with a public bucket.
+async fn public_round_trip(bucket: &Bucket) {
+    // Content-addressed: two landlords uploading the same photo put the same key twice,
+    // possibly at once.
+    let photo =
+        key("properties/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.jpg");
+    let bytes = Bytes::from_static(b"jpeg bytes");
+    let (first, second) = tokio::join!(
+        bucket.put(&photo, bytes.clone()),
+        bucket.put(&photo, bytes.clone())
+    );
+    first.unwrap_or_else(|e| panic!("{e}"));
+    second.unwrap_or_else(|e| panic!("{e}"));
+    bucket
+        .put(&photo, bytes.clone())
+        .await
+        .unwrap_or_else(|e| panic!("a third time: {e}"));
+
+    let url = bucket
+        .public_url(&photo)
+        .unwrap_or_else(|| panic!("a public bucket without public URLs"));
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:8080/photos/{}", photo.as_str())
+    );
+
+    // The gateway takes the key from the path after its route and parses it like any key.
+    let path = Url::parse(&url)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .path()
+        .to_owned();
+    let from_path = ObjectKey::parse(path.trim_start_matches("/photos/"));
+    assert_eq!(from_path.as_ref(), Ok(&photo));
+    assert_eq!(bucket.get(&photo).await.ok(), Some(bytes));
+    for hostile in [
+        "../kyc/u1/id_image.jpg",
+        "properties/../../etc/passwd",
+        "/etc/passwd",
+        "",
+    ] {
+        assert!(ObjectKey::parse(hostile).is_err(), "{hostile}");
+    }
+
+    assert!(bucket.local_links().is_none());
+    assert!(matches!(
+        bucket.signed_get_url(&photo, DEFAULT_SIGNED_URL_TTL).await,
+        Err(StorageError::PublicBucket { .. })
+    ));
+}
+
+#[tokio::test]
+async fn public_file_bucket_has_permanent_urls_and_reads_back() {
+    let dir = temp_dir();
+    let bucket = open_public(&file_url(dir.path()));
+    public_round_trip(&bucket).await;
+    let files = std::fs::read_dir(dir.path().join("properties")).map(Iterator::count);
+    assert_eq!(files.ok(), Some(1), "one object, no leftover staging files");
+}
+
+#[tokio::test]
+async fn public_memory_bucket_has_permanent_urls_and_reads_back() {
+    public_round_trip(&open_public("memory://")).await;
+}
+
+#[test]
+fn a_public_base_gets_its_final_slash_and_keeps_its_path() {
+    let photo = key("properties/a.jpg");
+    for (base, expected) in [
+        (
+            "https://cdn.example.com",
+            "https://cdn.example.com/properties/a.jpg",
+        ),
+        (
+            "https://cdn.example.com/p",
+            "https://cdn.example.com/p/properties/a.jpg",
+        ),
+        (
+            "https://cdn.example.com/p/",
+            "https://cdn.example.com/p/properties/a.jpg",
+        ),
+        (
+            "https://storage.googleapis.com/rentory-photos/",
+            "https://storage.googleapis.com/rentory-photos/properties/a.jpg",
+        ),
+    ] {
+        let bucket = Bucket::open_public("photos", "memory://", public_base(base))
+            .unwrap_or_else(|e| panic!("{base}: {e}"));
+        assert_eq!(
+            bucket.public_url(&photo).as_deref(),
+            Some(expected),
+            "{base}"
+        );
+    }
+}
+
+#[test]
+fn unusable_public_bases_are_config_errors() {
+    for base in [
+        "ftp://cdn.example.com/",
+        "file:///srv/photos/",
+        "https://cdn.example.com/?v=1",
+        "https://cdn.example.com/#top",
+        "https://user:pass@cdn.example.com/",
+        "data:text/plain,x",
+    ] {
+        let err = Bucket::open_public("photos", "memory://", public_base(base)).err();
+        assert!(
+            matches!(
+                err,
+                Some(StorageError::Config(ConfigError::InvalidPublicBase { .. }))
+            ),
+            "{base}: {err:?}"
+        );
+        let message = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(!message.contains("pass"), "{message}");
+    }
+}
+
+#[test]
+fn public_buckets_check_names_and_urls_like_private_ones() {
+    let base = || public_base("https://cdn.example.com/");
+    assert!(matches!(
+        Bucket::open_public("a/b", "memory://", base()),
+        Err(StorageError::Config(ConfigError::InvalidBucketName { .. }))
+    ));
+    for url in ["not a url", "gs://bucket/prefix", "s3://"] {
+        assert!(
+            matches!(
+                Bucket::open_public("photos", url, base()),
+                Err(StorageError::Config(ConfigError::InvalidBucketUrl { .. }))
+            ),
+            "{url}"
+        );
+    }
+    assert!(matches!(
+        Bucket::open_public("photos", "ftp://bucket", base()),
+        Err(StorageError::Config(ConfigError::UnsupportedScheme { .. }))
+    ));
+}
+
+#[test]
+fn private_buckets_have_no_public_urls() {
+    assert_eq!(
+        open("memory://").public_url(&key("kyc/u1/id_image.jpg")),
+        None
+    );
+}

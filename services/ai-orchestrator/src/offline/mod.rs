@@ -1,13 +1,16 @@
 //! The offline provider: the default when no Gemini key is configured. It answers every
-//! task without network from rules, a gazetteer shipped with the service and the data the
-//! caller passes in, and says so (`model: "offline"`, lower confidence, reasons naming what
-//! each answer was based on).
+//! task without network from rules, the gazetteer of Nigerian places (`rentory-places`)
+//! and the data the caller passes in, and says so (`model: "offline"`, lower confidence,
+//! reasons naming what each answer was based on).
 
 pub mod concierge;
-pub mod gazetteer;
 pub mod lease;
 pub mod photos;
 pub mod reading;
+
+/// The gazetteer moved to its own crate so the listings service can use it too; this keeps
+/// `offline::gazetteer::...` paths working.
+pub use rentory_places as gazetteer;
 
 use crate::task::{FaceMatchAnswer, Verdict};
 

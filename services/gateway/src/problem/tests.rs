@@ -27,6 +27,8 @@ const TABLE: &[(Reason, u16, &str)] = &[
     (Reason::ImageTooLarge, 422, "image-too-large"),
     (Reason::AiBudgetExhausted, 429, "ai-budget-exhausted"),
     (Reason::ContentBlocked, 422, "content-blocked"),
+    (Reason::ReadOnlyField, 400, "read-only-field"),
+    (Reason::PaymentRequired, 402, "payment-required"),
     (Reason::Unavailable, 503, "unavailable"),
     (Reason::Internal, 500, "internal"),
 ];

@@ -22,6 +22,8 @@ const REGISTER_FORM: FormSpec = FormSpec {
     required_texts: &["email", "password", "pin", "full_name", "role_requested"],
     optional_texts: &["phone", "bio"],
     files: &["id_image", "face_scan"],
+    file_lists: &[],
+    max_text_bytes: None,
 };
 
 /// The registration form (multipart/form-data).

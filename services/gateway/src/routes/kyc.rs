@@ -22,6 +22,8 @@ const VERIFICATION_FORM: FormSpec = FormSpec {
     required_texts: &["role_requested"],
     optional_texts: &[],
     files: &["id_image", "face_scan"],
+    file_lists: &[],
+    max_text_bytes: None,
 };
 
 /// A new verification request (multipart/form-data).

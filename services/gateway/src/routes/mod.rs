@@ -19,6 +19,9 @@ pub mod files;
 pub mod kyc;
 pub mod me;
 pub mod ops;
+pub mod photos;
+pub mod properties;
+pub mod searches;
 
 /// Every documented route, with its body and rate limits.
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
@@ -41,6 +44,18 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(kyc::reject_request))
         .routes(routes!(concierge::send_message))
         .routes(routes!(concierge::get_persona))
+        .routes(routes!(properties::create_property))
+        // A static segment: matched before `/properties/{id}` whatever the order here.
+        .routes(routes!(properties::discover))
+        .routes(routes!(
+            properties::get_property,
+            properties::update_property,
+            properties::archive_property
+        ))
+        .routes(routes!(properties::get_contact))
+        .routes(routes!(properties::rate_property))
+        .routes(routes!(searches::save_search, searches::list_searches))
+        .routes(routes!(searches::delete_search))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
     let register = OpenApiRouter::new()
         .routes(routes!(auth::register))
@@ -50,6 +65,12 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(register)
         .routes(routes!(kyc::my_verification, kyc::resubmit_verification))
         .layer(RequestBodyLimitLayer::new(state.uploads.body_cap(2)));
+    // Up to ten photos and a few text parts.
+    let photo_uploads = OpenApiRouter::new()
+        .routes(routes!(properties::analyze))
+        .layer(RequestBodyLimitLayer::new(
+            state.uploads.body_cap(properties::MAX_PHOTOS),
+        ));
     // Their handlers never read a body.
     let bodiless = OpenApiRouter::new()
         .routes(routes!(ops::healthz))
@@ -58,8 +79,9 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .route(
             "/files/{bucket}/{*key}",
             axum::routing::get(files::get_file),
-        );
-    json.merge(uploads).merge(bodiless)
+        )
+        .route("/photos/{*key}", axum::routing::get(photos::get_photo));
+    json.merge(uploads).merge(photo_uploads).merge(bodiless)
 }
 
 /// `201 Created` with a JSON body.

@@ -9,6 +9,7 @@ use deadpool_redis::redis;
 use rentory_proto::ai::v1::ai_orchestrator_server::SERVICE_NAME as AI_SERVICE;
 use rentory_proto::identity::v1::identity_service_server::SERVICE_NAME as IDENTITY_SERVICE;
 use rentory_proto::kyc::v1::kyc_service_server::SERVICE_NAME as KYC_SERVICE;
+use rentory_proto::listings::v1::listings_server::SERVICE_NAME as LISTINGS_SERVICE;
 use serde::Serialize;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -41,6 +42,7 @@ pub struct Checks {
     pub identity: &'static str,
     pub kyc: &'static str,
     pub ai: &'static str,
+    pub listings: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,8 +52,8 @@ pub struct Ready {
     pub checks: Checks,
 }
 
-/// Ready when Redis answers PING and identity, KYC and the AI orchestrator report SERVING on the gRPC health
-/// service; otherwise 503 naming what is down.
+/// Ready when Redis answers PING and identity, KYC, the AI orchestrator and listings report
+/// SERVING on the gRPC health service; otherwise 503 naming what is down.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -62,11 +64,12 @@ pub struct Ready {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (redis, identity, kyc, ai) = tokio::join!(
+    let (redis, identity, kyc, ai, listings) = tokio::join!(
         redis_up(&state.redis),
         serving(state.clients.identity_health.clone(), IDENTITY_SERVICE),
         serving(state.clients.kyc_health.clone(), KYC_SERVICE),
         serving(state.clients.ai_health.clone(), AI_SERVICE),
+        serving(state.clients.listings_health.clone(), LISTINGS_SERVICE),
     );
     let word = |up: bool| if up { "up" } else { "down" };
     let checks = Checks {
@@ -74,8 +77,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         identity: word(identity),
         kyc: word(kyc),
         ai: word(ai),
+        listings: word(listings),
     };
-    if redis && identity && kyc && ai {
+    if redis && identity && kyc && ai && listings {
         return Json(Ready {
             status: "ready",
             checks,
@@ -87,6 +91,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         ("identity", identity),
         ("kyc", kyc),
         ("ai", ai),
+        ("listings", listings),
     ]
     .into_iter()
     .filter(|(_, up)| !up)

@@ -1,6 +1,8 @@
-//! The gateway against fake identity and KYC services on a real gRPC server: what it
-//! forwards in metadata, how it maps their answers, and registration's two calls.
+//! The gateway against fake identity, KYC, AI and listings services on a real gRPC server:
+//! what it forwards in metadata, how it maps their answers, and registration's two calls.
+//! The listings routes' own tests are in `properties.rs`.
 
+use std::any::Any;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,35 +18,54 @@ use rentory_proto::identity::v1::identity_service_server::{
 };
 use rentory_proto::kyc::v1 as kyc_pb;
 use rentory_proto::kyc::v1::kyc_service_server::{KycService, KycServiceServer};
+use rentory_proto::listings::v1 as listings_pb;
+use rentory_proto::listings::v1::listings_server::{Listings, ListingsServer};
 use rentory_runtime::rpc_error::{self, Reason};
 use tonic::{Request as Rpc, Response as RpcResponse, Status};
 
 use crate::support::*;
 
-/// The metadata of each call a fake received, by method.
+type Recorded = (
+    &'static str,
+    tonic::metadata::MetadataMap,
+    Box<dyn Any + Send>,
+);
+
+/// The metadata and message of each call a fake received, by method.
 #[derive(Clone, Default)]
-pub struct Calls(Arc<Mutex<Vec<(&'static str, tonic::metadata::MetadataMap)>>>);
+pub struct Calls(Arc<Mutex<Vec<Recorded>>>);
 
 impl Calls {
-    fn record<T>(&self, method: &'static str, request: &Rpc<T>) {
+    fn record<T: Clone + Send + 'static>(&self, method: &'static str, request: &Rpc<T>) {
         if let Ok(mut calls) = self.0.lock() {
-            calls.push((method, request.metadata().clone()));
+            calls.push((
+                method,
+                request.metadata().clone(),
+                Box::new(request.get_ref().clone()),
+            ));
         }
     }
 
-    fn get(&self, method: &str, key: &str) -> Option<String> {
+    pub fn get(&self, method: &str, key: &str) -> Option<String> {
         let calls = self.0.lock().ok()?;
-        let (_, metadata) = calls.iter().rev().find(|(m, _)| *m == method)?;
+        let (_, metadata, _) = calls.iter().rev().find(|(m, _, _)| *m == method)?;
         metadata
             .get(key)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     }
 
+    /// The last message `method` received.
+    pub fn message<T: Clone + 'static>(&self, method: &str) -> Option<T> {
+        let calls = self.0.lock().ok()?;
+        let (_, _, message) = calls.iter().rev().find(|(m, _, _)| *m == method)?;
+        message.downcast_ref::<T>().cloned()
+    }
+
     pub fn count(&self, method: &str) -> usize {
         self.0
             .lock()
-            .map(|c| c.iter().filter(|(m, _)| *m == method).count())
+            .map(|c| c.iter().filter(|(m, _, _)| *m == method).count())
             .unwrap_or(0)
     }
 }
@@ -146,6 +167,13 @@ impl IdentityService for Fake {
         &self,
         _: Rpc<id_pb::GetUserRequest>,
     ) -> Result<RpcResponse<id_pb::User>, Status> {
+        unimplemented()
+    }
+
+    async fn get_contact(
+        &self,
+        _: Rpc<id_pb::GetContactRequest>,
+    ) -> Result<RpcResponse<id_pb::Contact>, Status> {
         unimplemented()
     }
 }
@@ -318,6 +346,270 @@ impl AiOrchestrator for Fake {
     }
 }
 
+pub const PROPERTY_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000a001";
+pub const LANDLORD_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000b001";
+/// A property whose contact the caller has not paid for.
+pub const LOCKED_PROPERTY_ID: &str = "locked";
+
+pub fn property(id: &str) -> listings_pb::Property {
+    let at = rentory_proto::timestamp(time::macros::datetime!(2026-03-01 09:30:00 UTC));
+    listings_pb::Property {
+        id: id.into(),
+        landlord_id: LANDLORD_ID.into(),
+        category: "RESIDENTIAL".into(),
+        title: "Bright 2-bedroom flat in Yaba".into(),
+        description: "Renovated, with a prepaid meter.".into(),
+        neighborhood_description: "Close to the university.".into(),
+        price_kobo: 250_000_000,
+        rent_period: "YEAR".into(),
+        address: "12 Herbert Macaulay Way, Yaba, Lagos".into(),
+        latitude: 6.5095,
+        longitude: 3.3711,
+        bedrooms: Some(2),
+        bathrooms: Some(2),
+        status: "ACTIVE".into(),
+        is_verified: false,
+        rentory_managed: false,
+        amenities: vec!["PREPAID_METER".into(), "BOREHOLE".into()],
+        photo_urls: vec!["http://127.0.0.1:8080/photos/ab/abcdef.jpg".into()],
+        ratings: Some(listings_pb::Ratings {
+            security: Some(4.5),
+            power: None,
+            neighborhood: Some(3.0),
+            reviews: 2,
+            ai_audited: true,
+        }),
+        land_details: None,
+        analysis_id: Some("an-1".into()),
+        created_at: Some(at),
+        updated_at: Some(at),
+    }
+}
+
+fn saved_search(id: &str, request: listings_pb::SaveSearchRequest) -> listings_pb::SavedSearch {
+    listings_pb::SavedSearch {
+        id: id.into(),
+        name: request.name,
+        latitude: request.latitude,
+        longitude: request.longitude,
+        radius_km: request.radius_km,
+        polygon_geojson: request.polygon_geojson,
+        category: request.category,
+        min_price_kobo: request.min_price_kobo,
+        max_price_kobo: request.max_price_kobo,
+        bedrooms: request.bedrooms,
+        created_at: Some(rentory_proto::timestamp(time::macros::datetime!(
+            2026-03-02 10:00:00 UTC
+        ))),
+    }
+}
+
+#[tonic::async_trait]
+impl Listings for Fake {
+    async fn analyze_photos(
+        &self,
+        r: Rpc<listings_pb::AnalyzePhotosRequest>,
+    ) -> Result<RpcResponse<listings_pb::Analysis>, Status> {
+        self.calls.record("AnalyzePhotos", &r);
+        let request = r.into_inner();
+        Ok(RpcResponse::new(listings_pb::Analysis {
+            id: "an-1".into(),
+            category: "RESIDENTIAL".into(),
+            title: "Bright 2-bedroom flat in Yaba".into(),
+            description: "Renovated.".into(),
+            amenities: vec!["PREPAID_METER".into()],
+            neighborhood_description: "Close to the university.".into(),
+            suggested_price_kobo: Some(250_000_000),
+            rent_period: "YEAR".into(),
+            bedrooms: Some(2),
+            bathrooms: None,
+            confidence: 0.8,
+            model: "offline".into(),
+            reasons: vec!["3 comparable listings within 2 km".into()],
+            photo_urls: (0..request.photos.len())
+                .map(|i| format!("http://127.0.0.1:8080/photos/p{i}.jpg"))
+                .collect(),
+            address: request.address,
+            latitude: request.latitude,
+            longitude: request.longitude,
+            comparables: 3,
+            created_at: Some(rentory_proto::timestamp(time::macros::datetime!(
+                2026-03-01 09:00:00 UTC
+            ))),
+        }))
+    }
+
+    async fn create_property(
+        &self,
+        r: Rpc<listings_pb::CreatePropertyRequest>,
+    ) -> Result<RpcResponse<listings_pb::Property>, Status> {
+        self.calls.record("CreateProperty", &r);
+        let request = r.into_inner();
+        // The fake caller is a landlord: the platform's fields are not theirs to set.
+        let read_only: Vec<(&str, String)> = [
+            ("landlord_id", request.landlord_id.is_some()),
+            ("status", request.status.is_some()),
+            ("is_verified", request.is_verified.is_some()),
+            ("rentory_managed", request.rentory_managed.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(field, _)| (field, "is set by the platform".to_owned()))
+        .collect();
+        if !read_only.is_empty() {
+            return Err(rpc_error::refused_fields(
+                Reason::ReadOnlyField,
+                "a landlord may not set these fields",
+                read_only,
+            ));
+        }
+        let mut created = property(PROPERTY_ID);
+        if let Some(title) = request.title {
+            created.title = title;
+        }
+        Ok(RpcResponse::new(created))
+    }
+
+    async fn get_property(
+        &self,
+        r: Rpc<listings_pb::GetPropertyRequest>,
+    ) -> Result<RpcResponse<listings_pb::Property>, Status> {
+        self.calls.record("GetProperty", &r);
+        let id = r.into_inner().id;
+        if id != PROPERTY_ID {
+            return Err(rpc_error::status(Reason::NotFound, "no such property"));
+        }
+        Ok(RpcResponse::new(property(&id)))
+    }
+
+    async fn update_property(
+        &self,
+        r: Rpc<listings_pb::UpdatePropertyRequest>,
+    ) -> Result<RpcResponse<listings_pb::Property>, Status> {
+        self.calls.record("UpdateProperty", &r);
+        let request = r.into_inner();
+        let mut updated = property(&request.id);
+        if let Some(title) = request.title {
+            updated.title = title;
+        }
+        if request.amenities_set {
+            updated.amenities = request.amenities;
+        }
+        Ok(RpcResponse::new(updated))
+    }
+
+    async fn archive_property(
+        &self,
+        r: Rpc<listings_pb::ArchivePropertyRequest>,
+    ) -> Result<RpcResponse<listings_pb::Property>, Status> {
+        self.calls.record("ArchiveProperty", &r);
+        let mut archived = property(&r.into_inner().id);
+        archived.status = "ARCHIVED".into();
+        Ok(RpcResponse::new(archived))
+    }
+
+    async fn discover(
+        &self,
+        r: Rpc<listings_pb::DiscoverRequest>,
+    ) -> Result<RpcResponse<listings_pb::DiscoverResponse>, Status> {
+        self.calls.record("Discover", &r);
+        let last_page = !r.get_ref().cursor.is_empty();
+        Ok(RpcResponse::new(listings_pb::DiscoverResponse {
+            items: vec![listings_pb::DiscoverItem {
+                property: Some(property(PROPERTY_ID)),
+                match_score: 87,
+                match_reasons: vec!["in Yaba, where you asked".into()],
+                distance_km: 1.25,
+            }],
+            next_cursor: if last_page {
+                String::new()
+            } else {
+                "page-2".into()
+            },
+            persona_version: 2,
+        }))
+    }
+
+    async fn rate_property(
+        &self,
+        r: Rpc<listings_pb::RatePropertyRequest>,
+    ) -> Result<RpcResponse<listings_pb::Property>, Status> {
+        self.calls.record("RateProperty", &r);
+        let request = r.into_inner();
+        if [request.security, request.power, request.neighborhood]
+            .iter()
+            .any(|r| !(1..=5).contains(r))
+        {
+            return Err(rpc_error::invalid_fields(
+                "invalid rating",
+                [("power", "must be 1 - 5".to_owned())],
+            ));
+        }
+        Ok(RpcResponse::new(property(&request.property_id)))
+    }
+
+    async fn get_contact(
+        &self,
+        r: Rpc<listings_pb::GetContactRequest>,
+    ) -> Result<RpcResponse<listings_pb::Contact>, Status> {
+        self.calls.record("GetContact", &r);
+        if r.get_ref().property_id == LOCKED_PROPERTY_ID {
+            return Err(rpc_error::status(
+                Reason::PaymentRequired,
+                "pay the NGN 5,000 contact unlock first: POST /payments/contact-unlock {property_id}",
+            ));
+        }
+        Ok(RpcResponse::new(listings_pb::Contact {
+            landlord_id: LANDLORD_ID.into(),
+            full_name: "Adaeze Okafor".into(),
+            phone: "+2348031234567".into(),
+            email: "ada@example.ng".into(),
+        }))
+    }
+
+    async fn save_search(
+        &self,
+        r: Rpc<listings_pb::SaveSearchRequest>,
+    ) -> Result<RpcResponse<listings_pb::SavedSearch>, Status> {
+        self.calls.record("SaveSearch", &r);
+        Ok(RpcResponse::new(saved_search("ss-1", r.into_inner())))
+    }
+
+    async fn list_searches(
+        &self,
+        r: Rpc<listings_pb::ListSearchesRequest>,
+    ) -> Result<RpcResponse<listings_pb::ListSearchesResponse>, Status> {
+        self.calls.record("ListSearches", &r);
+        Ok(RpcResponse::new(listings_pb::ListSearchesResponse {
+            searches: vec![saved_search(
+                "ss-1",
+                listings_pb::SaveSearchRequest {
+                    name: "2-bed in Yaba".into(),
+                    latitude: 6.5,
+                    longitude: 3.37,
+                    radius_km: 3.0,
+                    polygon_geojson: None,
+                    category: Some("RESIDENTIAL".into()),
+                    min_price_kobo: None,
+                    max_price_kobo: Some(300_000_000),
+                    bedrooms: Some(2),
+                },
+            )],
+        }))
+    }
+
+    async fn delete_search(
+        &self,
+        r: Rpc<listings_pb::DeleteSearchRequest>,
+    ) -> Result<RpcResponse<listings_pb::DeleteSearchResponse>, Status> {
+        self.calls.record("DeleteSearch", &r);
+        if r.get_ref().id != "ss-1" {
+            return Err(rpc_error::status(Reason::NotFound, "no such saved search"));
+        }
+        Ok(RpcResponse::new(listings_pb::DeleteSearchResponse {}))
+    }
+}
+
 /// Starts the fakes (plus the standard health service) and a gateway pointed at them.
 pub async fn with_fakes(
     fail_submit: bool,
@@ -337,13 +629,18 @@ pub async fn with_fakes(
         .add_service(health)
         .add_service(IdentityServiceServer::new(fake.clone()))
         .add_service(KycServiceServer::new(fake.clone()))
-        .add_service(AiOrchestratorServer::new(fake))
+        .add_service(AiOrchestratorServer::new(fake.clone()))
+        .add_service(
+            ListingsServer::new(fake)
+                .max_decoding_message_size(rentory_runtime::grpc::MAX_MESSAGE_BYTES),
+        )
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
     let app = TestApp::new(move |c| {
         c.identity_url = url.clone();
         c.kyc_url = url.clone();
-        c.ai_url = url;
+        c.ai_url = url.clone();
+        c.listings_url = url;
         adjust(c);
     })
     .await;
@@ -536,7 +833,7 @@ async fn readyz_is_200_when_redis_and_every_service_is_serving() {
     assert_eq!(body["status"], "ready");
     assert_eq!(
         body["checks"],
-        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up"})
+        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up"})
     );
 }
 

@@ -76,6 +76,7 @@ async fn readyz_is_503_naming_the_services_that_are_down() {
     let body = problem(response, 503, "not-ready").await;
     assert_eq!(body["checks"]["identity"], "down");
     assert_eq!(body["checks"]["kyc"], "down");
+    assert_eq!(body["checks"]["listings"], "down");
     assert_eq!(
         body["checks"]["redis"], "up",
         "Redis must run at 127.0.0.1:6379"
@@ -112,7 +113,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/kyc/requests/{id}/reject"),
     ("post", "/concierge/messages"),
     ("get", "/concierge/persona"),
+    ("post", "/properties/analyze"),
+    ("post", "/properties"),
+    ("get", "/properties/discover"),
+    ("get", "/properties/{id}"),
+    ("patch", "/properties/{id}"),
+    ("delete", "/properties/{id}"),
+    ("get", "/properties/{id}/contact"),
+    ("post", "/properties/{id}/ratings"),
+    ("post", "/searches"),
+    ("get", "/searches"),
+    ("delete", "/searches/{id}"),
     ("get", "/files/{bucket}/{key}"),
+    ("get", "/photos/{key}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];
@@ -144,6 +157,12 @@ async fn openapi_lists_every_route_with_bearer_security_and_the_problem_schema()
         doc["paths"]["/me"]["get"]["security"][0]["bearer"],
         serde_json::json!([])
     );
+    // Photos are one repeated file part, documented as an array of binary strings.
+    let photos = &doc["components"]["schemas"]["AnalyzeForm"]["properties"]["photos"];
+    assert_eq!(photos["type"], "array");
+    assert_eq!(photos["items"]["format"], "binary");
+    // Public photos need no token.
+    assert!(doc["paths"]["/photos/{key}"]["get"]["security"].is_null());
     // Every schema a route names is in the document, nested ones (the persona's) too.
     let mut refs = Vec::new();
     collect_refs(&doc, &mut refs);
@@ -201,6 +220,7 @@ async fn a_real_listener_serves_and_drains_on_shutdown() {
     config.identity_url = dead_url().await;
     config.kyc_url = dead_url().await;
     config.ai_url = dead_url().await;
+    config.listings_url = dead_url().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -9,5 +9,6 @@ mod backend;
 mod edge;
 mod files;
 mod limits;
+mod properties;
 mod rate_limits;
 mod support;

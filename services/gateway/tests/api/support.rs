@@ -41,7 +41,7 @@ pub async fn dead_url() -> String {
 }
 
 impl TestApp {
-    /// The gateway with both services down, real Redis, and `adjust` applied to its config.
+    /// The gateway with every service down, real Redis, and `adjust` applied to its config.
     pub async fn new(adjust: impl FnOnce(&mut Config)) -> Self {
         let keys = SigningKeyPair::generate().expect("keys");
         let issuer = TokenIssuer::new(&keys.private_pem, TokenSettings::default()).expect("issuer");
@@ -50,6 +50,7 @@ impl TestApp {
         config.identity_url = dead_url().await;
         config.kyc_url = dead_url().await;
         config.ai_url = dead_url().await;
+        config.listings_url = dead_url().await;
         // Every test shares one Redis and one client IP: each app counts under its own keys.
         config.rate_limits.prefix = unique_prefix();
         adjust(&mut config);

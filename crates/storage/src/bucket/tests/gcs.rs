@@ -83,3 +83,20 @@ async fn gcs_signed_url_is_a_v4_url_for_the_object() {
     assert_eq!(signature.len(), 512, "a 2048-bit RSA signature in hex");
     assert!(signature.bytes().all(|b| b.is_ascii_hexdigit()));
 }
+
+#[test]
+fn public_gs_bucket_opens_offline_and_points_at_its_base() {
+    let base = Url::parse(&format!("https://storage.googleapis.com/{GCS_BUCKET}/"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bucket = Bucket::open_public("photos", &format!("gs://{GCS_BUCKET}"), base)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        bucket.public_url(&key("properties/a.jpg")).as_deref(),
+        Some("https://storage.googleapis.com/rentory-kyc-test/properties/a.jpg")
+    );
+    assert!(bucket.local_links().is_none());
+    assert_eq!(
+        format!("{bucket:?}"),
+        r#"Bucket { name: "photos", backend: "gcs", public_base: "https://storage.googleapis.com/rentory-kyc-test/" }"#
+    );
+}

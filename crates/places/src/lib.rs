@@ -1,6 +1,17 @@
-//! Nigerian cities and neighbourhoods the offline provider recognises in what tenants and
-//! landlords write, with a point and radius to search around and a short neutral
-//! description. The list ships with the service (`data/gazetteer.json`).
+//! The gazetteer of Nigerian places: cities and the neighbourhoods (areas) within them,
+//! each with the names and aliases people write ("Victoria Island", "VI"), the city and
+//! state it belongs to, a point (WGS 84 latitude and longitude in degrees) and a radius in
+//! kilometres to search around, and a short neutral description.
+//!
+//! The data is a hand-kept list compiled into the crate from `data/gazetteer.json`; it was
+//! first written for, and shipped with, the AI orchestrator's offline provider, which
+//! recognises these places in what tenants and landlords write. No other source is recorded
+//! for it: the points are representative centres and the radii rough extents, good for
+//! "around Yaba" searches and for placing an address on the map, not for surveying.
+//!
+//! Users: the AI orchestrator (offline concierge, photo descriptions, checking the places
+//! Gemini names) and the listings service (placing an address given without coordinates,
+//! seeding listings around a city's areas with [`Gazetteer::areas_in`]).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -9,7 +20,7 @@ use regex::Regex;
 use rentory_persona::{Location, MAX_RADIUS_KM, MIN_RADIUS_KM};
 use serde::{Deserialize, Serialize};
 
-const SHIPPED: &str = include_str!("../../data/gazetteer.json");
+const SHIPPED: &str = include_str!("../data/gazetteer.json");
 
 /// Longest all-capital alias treated as an abbreviation. Abbreviations are matched only in
 /// capitals because "vi", "ph" and "fct" are also ordinary letters in lower-case text.
@@ -168,6 +179,21 @@ impl Gazetteer {
 
     pub fn places(&self) -> &[Place] {
         &self.places
+    }
+
+    /// The areas of a city (every place in it that is not the city itself), in the data's
+    /// order. The city is matched by name ignoring case, spaces and hyphens ("port harcourt"
+    /// is "Port Harcourt"); aliases are not ("PH" finds nothing). Empty for a city the
+    /// gazetteer does not know.
+    pub fn areas_in(&self, city: &str) -> Vec<&Place> {
+        let city = normalise(city);
+        if city.is_empty() {
+            return Vec::new();
+        }
+        self.places
+            .iter()
+            .filter(|place| place.kind != PlaceKind::City && normalise(&place.city) == city)
+            .collect()
     }
 
     /// Every mention of a known place, in order, longest name first at each position.
@@ -493,6 +519,50 @@ mod tests {
         assert_eq!(yaba.city, "Lagos");
         assert!((yaba.latitude - 6.5095).abs() < 0.05 && (yaba.longitude - 3.3711).abs() < 0.05);
         assert_eq!(yaba.radius_km, 3.0);
+    }
+
+    #[test]
+    fn areas_in_lists_a_citys_areas_ignoring_case() {
+        let gazetteer = Gazetteer::shipped();
+        for (city, at_least) in [("Lagos", 30), ("Abuja", 10), ("Port Harcourt", 5)] {
+            let areas = gazetteer.areas_in(city);
+            assert!(areas.len() >= at_least, "{city}: {}", areas.len());
+            for area in &areas {
+                assert_eq!(area.city, city, "{}", area.name);
+                assert_eq!(area.kind, PlaceKind::Area, "{}", area.name);
+            }
+            let names = names(&areas);
+            assert!(!names.contains(&city), "{city} lists itself");
+            let expected = gazetteer
+                .places()
+                .iter()
+                .filter(|place| place.city == city && place.kind != PlaceKind::City)
+                .count();
+            assert_eq!(areas.len(), expected, "{city}");
+        }
+        assert!(names(&gazetteer.areas_in("Lagos")).contains(&"Yaba"));
+        assert!(names(&gazetteer.areas_in("Abuja")).contains(&"Wuse 2"));
+        assert!(names(&gazetteer.areas_in("Port Harcourt")).contains(&"Trans Amadi"));
+
+        assert_eq!(
+            names(&gazetteer.areas_in("PORT HARCOURT")),
+            names(&gazetteer.areas_in("Port Harcourt"))
+        );
+        assert_eq!(
+            names(&gazetteer.areas_in("  lagos ")),
+            names(&gazetteer.areas_in("Lagos"))
+        );
+        assert_eq!(
+            names(&gazetteer.areas_in("port-harcourt")),
+            names(&gazetteer.areas_in("Port Harcourt"))
+        );
+        // A city with no areas, an area, an alias, an unknown name and nothing at all.
+        assert!(gazetteer.areas_in("Kano").is_empty());
+        assert!(gazetteer.areas_in("Yaba").is_empty());
+        assert!(gazetteer.areas_in("PH").is_empty());
+        assert!(gazetteer.areas_in("Timbuktu").is_empty());
+        assert!(gazetteer.areas_in("").is_empty());
+        assert!(Gazetteer::default().areas_in("Lagos").is_empty());
     }
 
     #[test]
