@@ -70,16 +70,18 @@ pub enum MediaError {
 pub enum MediaErrorKind {
     /// HTTP 415: the bytes are not an acceptable image file.
     UnsupportedMedia,
-    /// HTTP 422: a genuine image file, but its dimensions are refused or its pixels cannot
-    /// be decoded.
+    /// HTTP 422: a genuine image file, but its dimensions are refused.
     Unprocessable,
+    /// HTTP 422: a well-formed image file whose pixels cannot be decoded (only
+    /// re-encoding for publication decodes).
+    Undecodable,
 }
 
 impl MediaErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             Self::UnsupportedMedia => 415,
-            Self::Unprocessable => 422,
+            Self::Unprocessable | Self::Undecodable => 422,
         }
     }
 }
@@ -87,9 +89,8 @@ impl MediaErrorKind {
 impl MediaError {
     pub fn kind(&self) -> MediaErrorKind {
         match self {
-            Self::ZeroDimension { .. } | Self::TooLarge { .. } | Self::Undecodable { .. } => {
-                MediaErrorKind::Unprocessable
-            }
+            Self::ZeroDimension { .. } | Self::TooLarge { .. } => MediaErrorKind::Unprocessable,
+            Self::Undecodable { .. } => MediaErrorKind::Undecodable,
             Self::UnsupportedFormat
             | Self::UnsupportedVariant { .. }
             | Self::DeclaredTypeMismatch { .. }

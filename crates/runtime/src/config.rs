@@ -54,6 +54,24 @@ where
 }
 
 /// `PORT`, as Cloud Run sets it, with the service's own default for local runs.
+/// A bucket's URL from `name`, or else the local default: `local_dir` under the working
+/// directory, as a `file://` URL.
+pub fn bucket_url(name: &'static str, local_dir: &str) -> Result<String, ConfigError> {
+    match optional(name) {
+        Some(url) => Ok(url),
+        None => local_bucket_url(name, local_dir),
+    }
+}
+
+/// `file://<working dir>/<local_dir>`; the error names `name`, the setting it stands in for.
+pub fn local_bucket_url(name: &'static str, local_dir: &str) -> Result<String, ConfigError> {
+    let cwd = std::env::current_dir().map_err(|e| ConfigError::Invalid {
+        name,
+        reason: format!("unset, and the working directory is unreadable: {e}"),
+    })?;
+    Ok(format!("file://{}", cwd.join(local_dir).display()))
+}
+
 pub fn port(default: u16) -> Result<u16, ConfigError> {
     parse_or("PORT", default)
 }
@@ -61,6 +79,13 @@ pub fn port(default: u16) -> Result<u16, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_bucket_lives_under_the_working_directory() {
+        let url = local_bucket_url("RENTORY_X_BUCKET_URL", ".local/x");
+        let cwd = std::env::current_dir().map(|d| d.display().to_string());
+        assert_eq!(url.ok(), cwd.ok().map(|d| format!("file://{d}/.local/x")));
+    }
 
     #[test]
     fn parse_names_the_setting_on_bad_input() {

@@ -134,6 +134,7 @@ impl From<Error> for tonic::Status {
                 let reason = match source.kind() {
                     MediaErrorKind::UnsupportedMedia => Reason::UnsupportedMediaType,
                     MediaErrorKind::Unprocessable => Reason::ImageTooLarge,
+                    MediaErrorKind::Undecodable => Reason::ValidationFailed,
                 };
                 rpc_error::status(reason, format!("{field}: {source}"))
             }

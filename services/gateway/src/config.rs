@@ -1,6 +1,5 @@
 //! The gateway's settings, read once from the environment at start-up.
 
-use std::path::Path;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
@@ -242,22 +241,12 @@ fn local_photos(
 ) -> Result<Option<LocalPhotos>, ConfigError> {
     let bucket_url = match bucket_url {
         Some(url) => url,
-        None => {
-            let cwd = std::env::current_dir().map_err(|e| ConfigError::Invalid {
-                name: "RENTORY_PHOTOS_BUCKET_URL",
-                reason: format!("unset, and the working directory is unreadable: {e}"),
-            })?;
-            file_url(&cwd.join(DEFAULT_PHOTOS_DIR))
-        }
+        None => config::local_bucket_url("RENTORY_PHOTOS_BUCKET_URL", DEFAULT_PHOTOS_DIR)?,
     };
     if !bucket_url.starts_with("file://") {
         return Ok(None);
     }
     LocalPhotos::new(bucket_url, public_url).map(Some)
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
 }
 
 /// The gateway serves a bucket's links only when the bucket is on the local filesystem;

@@ -241,6 +241,7 @@ fn check_image(
         let kind = match e.kind() {
             MediaErrorKind::UnsupportedMedia => ProblemType::UnsupportedMediaType,
             MediaErrorKind::Unprocessable => ProblemType::ImageTooLarge,
+            MediaErrorKind::Undecodable => ProblemType::ValidationFailed,
         };
         // MediaError texts are written to be shown to the uploader.
         Problem::new(kind, "the uploaded image is not accepted").with_field(field, e.to_string())

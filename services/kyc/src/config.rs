@@ -1,6 +1,5 @@
 //! The service's settings, read from the environment once at start-up.
 
-use std::path::Path;
 use std::time::Duration;
 
 use rentory_auth::TokenSettings;
@@ -79,10 +78,7 @@ impl Config {
         let defaults = TokenSettings::default();
         let database_url = config::secret("DATABASE_URL")?;
         let jwt_public_key = config::required("RENTORY_JWT_PUBLIC_KEY")?;
-        let bucket_url = match config::optional("RENTORY_KYC_BUCKET_URL") {
-            Some(url) => url,
-            None => default_bucket_url()?,
-        };
+        let bucket_url = config::bucket_url("RENTORY_KYC_BUCKET_URL", DEFAULT_BUCKET_DIR)?;
         let local_links = if is_local_bucket(&bucket_url) {
             let secret = config::secret("RENTORY_FILE_URL_SECRET")?;
             let public_url = config::or_default("RENTORY_PUBLIC_URL", DEFAULT_PUBLIC_URL);
@@ -180,20 +176,6 @@ fn is_local_bucket(url: &str) -> bool {
     url.starts_with("file:") || url.starts_with("memory:")
 }
 
-/// `file://` + the absolute path of `.local/kyc` under the working directory, which
-/// `.gitignore` already excludes.
-fn default_bucket_url() -> Result<String, ConfigError> {
-    let cwd = std::env::current_dir().map_err(|e| ConfigError::Invalid {
-        name: "RENTORY_KYC_BUCKET_URL",
-        reason: format!("unset, and the working directory is unreadable: {e}"),
-    })?;
-    Ok(file_url(&cwd.join(DEFAULT_BUCKET_DIR)))
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -265,6 +247,5 @@ mod tests {
         assert!(is_local_bucket("file:///tmp/kyc"));
         assert!(is_local_bucket("memory://"));
         assert!(!is_local_bucket("gs://kyc"));
-        assert_eq!(file_url(Path::new("/srv/kyc")), "file:///srv/kyc");
     }
 }

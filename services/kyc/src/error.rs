@@ -107,6 +107,7 @@ impl From<Error> for tonic::Status {
                 let reason = match source.kind() {
                     MediaErrorKind::UnsupportedMedia => Reason::UnsupportedMediaType,
                     MediaErrorKind::Unprocessable => Reason::ImageTooLarge,
+                    MediaErrorKind::Undecodable => Reason::ValidationFailed,
                 };
                 // MediaError texts are written to be shown to the uploader.
                 rpc_error::status(reason, format!("{field}: {source}"))

@@ -1,7 +1,5 @@
 //! The service's settings, read from the environment once at start-up.
 
-use std::path::Path;
-
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
 use secrecy::SecretString;
@@ -80,10 +78,8 @@ impl Config {
     /// Reads and validates every setting; the error names the first bad or missing one.
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = TokenSettings::default();
-        let photos_bucket_url = match config::optional("RENTORY_PHOTOS_BUCKET_URL") {
-            Some(url) => url,
-            None => default_photos_url()?,
-        };
+        let photos_bucket_url =
+            config::bucket_url("RENTORY_PHOTOS_BUCKET_URL", DEFAULT_PHOTOS_DIR)?;
         let public_url = match config::optional("RENTORY_PHOTOS_PUBLIC_URL") {
             Some(url) => url,
             None => default_public_url(
@@ -169,20 +165,6 @@ impl Config {
             port: DEFAULT_PORT,
         }
     }
-}
-
-/// `file://` + the absolute path of `.local/photos` under the working directory, which
-/// `.gitignore` already excludes.
-fn default_photos_url() -> Result<String, ConfigError> {
-    let cwd = std::env::current_dir().map_err(|e| ConfigError::Invalid {
-        name: "RENTORY_PHOTOS_BUCKET_URL",
-        reason: format!("unset, and the working directory is unreadable: {e}"),
-    })?;
-    Ok(file_url(&cwd.join(DEFAULT_PHOTOS_DIR)))
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
 }
 
 /// Where readers fetch a bucket's objects when no CDN is configured: Google's public

@@ -101,11 +101,10 @@ impl From<Error> for tonic::Status {
                 rpc_error::refused_fields(Reason::ReadOnlyField, describe(&violations), violations)
             }
             Error::Media { field, source } => {
-                let reason = match (&source, source.kind()) {
-                    // A well-formed file whose pixels do not decode: not a size problem.
-                    (MediaError::Undecodable { .. }, _) => Reason::ValidationFailed,
-                    (_, MediaErrorKind::UnsupportedMedia) => Reason::UnsupportedMediaType,
-                    (_, MediaErrorKind::Unprocessable) => Reason::ImageTooLarge,
+                let reason = match source.kind() {
+                    MediaErrorKind::UnsupportedMedia => Reason::UnsupportedMediaType,
+                    MediaErrorKind::Unprocessable => Reason::ImageTooLarge,
+                    MediaErrorKind::Undecodable => Reason::ValidationFailed,
                 };
                 rpc_error::status(reason, format!("{field}: {source}"))
             }

@@ -1,5 +1,3 @@
-use std::time::Instant;
-
 use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{ImageEncoder, Rgb, Rgba, RgbaImage};
@@ -334,7 +332,7 @@ fn a_well_formed_file_with_corrupt_pixel_data_is_undecodable_and_422() {
         ),
         "{err:?}"
     );
-    assert_eq!(err.map(|e| e.kind().http_status()), Some(422));
+    assert_eq!(err.map(|e| e.kind()), Some(MediaErrorKind::Undecodable));
 }
 
 proptest! {
@@ -358,13 +356,13 @@ proptest! {
     }
 }
 
-/// A 4000x3000 (12 MP) camera-sized photo through each step, to see what the dev
-/// profile's opt-levels buy: `cargo test -p rentory-media --features publish -- --ignored
-/// --nocapture twelve_megapixel`.
+/// A camera-sized photo (4000x3000, 12 MP, held sideways per EXIF) takes the real path:
+/// decoded within the default limits, shrunk, turned upright, its metadata gone. (Its
+/// timings, 8 s -> 0.8 s in the dev profile with the codec opt-levels, were measured by
+/// hand; timings do not belong in tests.)
 #[test]
-#[ignore = "a timing, not a check; run by hand"]
-fn twelve_megapixel_timing() {
-    // Smooth gradients with noise, like a photo: compresses to a few MB at quality 90.
+fn a_twelve_megapixel_camera_photo_comes_out_upright_and_bounded() {
+    // Smooth gradients with noise, like a photo: compresses to a few MB.
     let mut seed = 0x2545_F491_u32;
     let photo = RgbImage::from_fn(4000, 3000, |x, y| {
         seed ^= seed << 13;
@@ -378,44 +376,12 @@ fn twelve_megapixel_timing() {
         ])
     });
     let jpeg = after_soi(&jpeg_of(&photo), &exif_app1(6));
-    println!("input: {} bytes", jpeg.len());
     let limits = Limits::default();
-
-    let started = Instant::now();
     let out = reencode_for_publication(&jpeg, &limits, DEFAULT_MAX_EDGE)
         .unwrap_or_else(|e| panic!("{e}"));
-    let total = started.elapsed();
-    println!(
-        "total: {total:?} -> {}x{}, {} bytes",
-        out.width,
-        out.height,
-        out.bytes.len()
-    );
-
-    let started = Instant::now();
-    let _ = inspect(&jpeg, &limits);
-    let inspected = started.elapsed();
-    let started = Instant::now();
-    let (pixels, orientation) =
-        decode(&jpeg, ImageFormat::Jpeg, &limits).unwrap_or_else(|e| panic!("{e}"));
-    let decoded = started.elapsed();
-    let started = Instant::now();
-    let rgb = flatten_onto_white(pixels);
-    let flattened = started.elapsed();
-    let started = Instant::now();
-    let small = shrink_to_fit(rgb, DEFAULT_MAX_EDGE);
-    let shrunk = started.elapsed();
-    let started = Instant::now();
-    let mut upright = DynamicImage::ImageRgb8(small);
-    upright.apply_orientation(orientation);
-    let rotated = started.elapsed();
-    let started = Instant::now();
-    let mut sink = Vec::new();
-    JpegEncoder::new_with_quality(&mut sink, JPEG_QUALITY)
-        .encode_image(&upright.into_rgb8())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let encoded = started.elapsed();
-    println!(
-        "inspect {inspected:?}, decode {decoded:?}, to RGB {flattened:?}, resize {shrunk:?}, rotate {rotated:?}, encode {encoded:?}"
-    );
+    // Orientation 6: the 4000-wide landscape frame is a 3000-wide portrait, shrunk to 2048.
+    assert_eq!((out.width, out.height), (1536, 2048));
+    let info = inspect(&out.bytes, &limits).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((info.width, info.height), (1536, 2048));
+    assert!(!out.bytes.windows(4).any(|w| w == b"Exif"));
 }
