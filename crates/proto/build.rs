@@ -9,6 +9,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "rentory/kyc/v1/kyc.proto",
         "rentory/ai/v1/ai.proto",
         "rentory/listings/v1/listings.proto",
+        "rentory/chat/v1/chat.proto",
+        "rentory/payments/v1/payments.proto",
         "rentory/events/v1/events.proto",
     ];
     let descriptors = protox::compile(files, [&root])?;

@@ -25,6 +25,18 @@ pub mod listings {
     }
 }
 
+pub mod chat {
+    pub mod v1 {
+        tonic::include_proto!("rentory.chat.v1");
+    }
+}
+
+pub mod payments {
+    pub mod v1 {
+        tonic::include_proto!("rentory.payments.v1");
+    }
+}
+
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("rentory.events.v1");

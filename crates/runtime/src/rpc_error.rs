@@ -115,6 +115,21 @@ pub fn status(reason: Reason, message: impl Into<String>) -> Status {
     build(reason, message.into(), ErrorDetails::new())
 }
 
+/// A status whose ErrorInfo also carries facts the caller can use (AIP-193 metadata), e.g.
+/// the `reference` of the transaction that already exists. The gateway adds each entry to
+/// the problem document as an extension member.
+pub fn status_with_info<'a>(
+    reason: Reason,
+    message: impl Into<String>,
+    info: impl IntoIterator<Item = (&'a str, String)>,
+) -> Status {
+    let metadata = info
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
+    build_with(reason, message.into(), ErrorDetails::new(), metadata)
+}
+
 /// A validation failure listing each bad field and why.
 pub fn invalid_fields<'a>(
     message: impl Into<String>,
@@ -149,8 +164,17 @@ pub fn internal() -> Status {
     status(Reason::Internal, "an internal error occurred")
 }
 
-fn build(reason: Reason, message: String, mut details: ErrorDetails) -> Status {
-    details.set_error_info(reason.as_str(), DOMAIN, std::collections::HashMap::new());
+fn build(reason: Reason, message: String, details: ErrorDetails) -> Status {
+    build_with(reason, message, details, std::collections::HashMap::new())
+}
+
+fn build_with(
+    reason: Reason,
+    message: String,
+    mut details: ErrorDetails,
+    metadata: std::collections::HashMap<String, String>,
+) -> Status {
+    details.set_error_info(reason.as_str(), DOMAIN, metadata);
     Status::with_error_details(reason.code(), message, details)
 }
 
@@ -159,11 +183,25 @@ pub struct Decoded {
     pub reason: Option<Reason>,
     pub field_violations: Vec<(String, String)>,
     pub retry_after: Option<Duration>,
+    /// ErrorInfo metadata of a Rentory status (see [`status_with_info`]), sorted by key.
+    pub info: Vec<(String, String)>,
 }
 
 pub fn decode(status: &Status) -> Decoded {
     let details = status.get_error_details();
+    let mut info: Vec<(String, String)> = details
+        .error_info()
+        .filter(|info| info.domain == DOMAIN)
+        .map(|info| {
+            info.metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    info.sort();
     Decoded {
+        info,
         reason: details
             .error_info()
             .filter(|info| info.domain == DOMAIN)
@@ -205,6 +243,28 @@ mod tests {
 
         let locked = retry_after(Reason::AccountLocked, "locked", Duration::from_secs(90));
         assert_eq!(decode(&locked).retry_after, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn error_info_metadata_round_trips() {
+        let s = status_with_info(
+            Reason::AlreadyExists,
+            "already unlocked",
+            [
+                ("reference", "ul_1".to_owned()),
+                ("amount_kobo", "500000".to_owned()),
+            ],
+        );
+        let decoded = decode(&s);
+        assert_eq!(decoded.reason, Some(Reason::AlreadyExists));
+        assert_eq!(
+            decoded.info,
+            [
+                ("amount_kobo".to_owned(), "500000".to_owned()),
+                ("reference".to_owned(), "ul_1".to_owned())
+            ]
+        );
+        assert!(decode(&status(Reason::NotFound, "x")).info.is_empty());
     }
 
     #[test]

@@ -359,6 +359,19 @@ impl Problem {
                 .into_iter()
                 .map(|(field, message)| FieldError { field, message }),
         );
+        // Facts a service attached for the caller (ErrorInfo metadata, e.g. the reference of
+        // the transaction that already exists) become extension members; the standard
+        // members cannot be overwritten this way.
+        if from_service {
+            for (name, value) in decoded.info {
+                if !matches!(
+                    name.as_str(),
+                    "type" | "title" | "status" | "detail" | "instance" | "errors" | "request_id"
+                ) {
+                    problem = problem.with_extension(&name, serde_json::Value::String(value));
+                }
+            }
+        }
         // A service that says when trying again can succeed (RetryInfo) is passed on as
         // Retry-After, whatever the reason: lockouts, rate limits, budgets, outages.
         if let Some(after) = decoded.retry_after {
