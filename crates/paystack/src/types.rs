@@ -116,15 +116,6 @@ impl TransactionStatus {
     pub fn is_success(&self) -> bool {
         matches!(self, Self::Success)
     }
-
-    /// Nothing more will happen to the transaction on its own: success, failed,
-    /// abandoned or reversed. The rest may still change.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            Self::Success | Self::Failed | Self::Abandoned | Self::Reversed
-        )
-    }
 }
 
 impl fmt::Display for TransactionStatus {
@@ -220,14 +211,11 @@ mod tests {
     }
 
     #[test]
-    fn only_success_is_paid_and_unknown_is_not_final() {
+    fn only_success_is_paid() {
         assert!(TransactionStatus::Success.is_success());
         for status in ["failed", "abandoned", "reversed", "pending", "ongoing", "x"] {
             assert!(!TransactionStatus::parse(status).is_success(), "{status}");
         }
-        assert!(TransactionStatus::Reversed.is_final());
-        assert!(!TransactionStatus::Ongoing.is_final());
-        assert!(!TransactionStatus::Other("x".into()).is_final());
     }
 
     #[test]
