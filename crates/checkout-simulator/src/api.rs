@@ -27,13 +27,15 @@ fn answer(status: StatusCode, message: &str, data: Value) -> Response {
         .into_response()
 }
 
-pub(crate) fn refused(refusal: &Refusal) -> Response {
-    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        Json(json!({"status": false, "message": refusal.message})),
-    )
-        .into_response()
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        (
+            status,
+            Json(json!({"status": false, "message": self.message})),
+        )
+            .into_response()
+    }
 }
 
 fn bad_request(message: &str) -> Refusal {
@@ -58,7 +60,7 @@ pub(crate) async fn require_secret_key(
                 .to_owned()
         });
     match presented {
-        None => refused(&Refusal::new(401, "No Authorization Header was found")),
+        None => Refusal::new(401, "No Authorization Header was found").into_response(),
         Some(key)
             if bool::from(
                 key.as_bytes()
@@ -67,7 +69,7 @@ pub(crate) async fn require_secret_key(
         {
             next.run(request).await
         }
-        Some(_) => refused(&Refusal::new(401, "Invalid key")),
+        Some(_) => Refusal::new(401, "Invalid key").into_response(),
     }
 }
 
@@ -262,95 +264,78 @@ pub(crate) async fn initialize(
     State(simulator): State<Simulator>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let new = match object(&headers, &body).and_then(|fields| parse_initialize(&fields)) {
-        Ok(new) => new,
-        Err(refusal) => return refused(&refusal),
-    };
+) -> Result<Response, Refusal> {
+    let new = parse_initialize(&object(&headers, &body)?)?;
     let now = OffsetDateTime::now_utc();
-    let opened = simulator
+    let (reference, access_code, amount_kobo) = simulator
         .ledger()
         .initialize(new, now)
-        .map(|t| (t.reference.clone(), t.access_code.clone(), t.amount_kobo));
-    match opened {
-        Ok((reference, access_code, amount_kobo)) => {
-            let authorization_url = simulator.checkout_url(&access_code);
-            tracing::info!(reference, amount_kobo, "checkout opened");
-            answer(
-                StatusCode::OK,
-                "Authorization URL created",
-                json!({
-                    "authorization_url": authorization_url.as_str(),
-                    "access_code": access_code,
-                    "reference": reference,
-                }),
-            )
-        }
-        Err(refusal) => refused(&refusal),
-    }
+        .map(|t| (t.reference.clone(), t.access_code.clone(), t.amount_kobo))?;
+    let authorization_url = simulator.checkout_url(&access_code);
+    tracing::info!(reference, amount_kobo, "checkout opened");
+    Ok(answer(
+        StatusCode::OK,
+        "Authorization URL created",
+        json!({
+            "authorization_url": authorization_url.as_str(),
+            "access_code": access_code,
+            "reference": reference,
+        }),
+    ))
 }
 
 pub(crate) async fn verify(
     State(simulator): State<Simulator>,
     Path(reference): Path<String>,
-) -> Response {
+) -> Result<Response, Refusal> {
     let data = simulator
         .ledger()
         .by_reference(&reference)
-        .map(transaction_data);
-    match data {
-        Some(data) => answer(StatusCode::OK, "Verification successful", data),
-        None => refused(&Refusal::new(400, "Transaction reference not found")),
-    }
+        .map(transaction_data)
+        .ok_or_else(|| Refusal::new(400, "Transaction reference not found"))?;
+    Ok(answer(StatusCode::OK, "Verification successful", data))
 }
 
 pub(crate) async fn refund(
     State(simulator): State<Simulator>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let fields = match object(&headers, &body) {
-        Ok(fields) => fields,
-        Err(refusal) => return refused(&refusal),
-    };
+) -> Result<Response, Refusal> {
+    let fields = object(&headers, &body)?;
     let transaction = match fields.get("transaction") {
         Some(Value::String(reference)) if !reference.trim().is_empty() => {
             reference.trim().to_owned()
         }
         Some(Value::Number(id)) => id.to_string(),
-        _ => return refused(&bad_request("Transaction reference or id is required")),
+        _ => return Err(bad_request("Transaction reference or id is required")),
     };
     let amount = match fields.get("amount") {
         None | Some(Value::Null) => None,
         some => match kobo(some) {
             Some(amount) => Some(amount),
-            None => return refused(&bad_request("Invalid amount")),
+            None => return Err(bad_request("Invalid amount")),
         },
     };
     if let Some(currency) = fields.get("currency").filter(|c| !c.is_null())
         && currency.as_str() != Some(CURRENCY)
     {
-        return refused(&bad_request("Currency not supported by merchant"));
+        return Err(bad_request("Currency not supported by merchant"));
     }
     let now = OffsetDateTime::now_utc();
-    let refunded = simulator.ledger().refund(
+    let (refund, transaction) = simulator.ledger().refund(
         &transaction,
         amount,
         text(&fields, "merchant_note"),
         text(&fields, "customer_note"),
         now,
-    );
-    let (refund, transaction) = match refunded {
-        Ok(refunded) => refunded,
-        Err(refusal) => return refused(&refusal),
-    };
+    )?;
     tracing::info!(
         reference = transaction.reference,
         amount_kobo = refund.amount_kobo,
         "refund recorded; transaction reversed"
     );
     let note = |note: &Option<String>, default: String| note.clone().unwrap_or(default);
-    answer(
+    Ok(answer(
         StatusCode::OK,
         "Refund has been queued for processing",
         json!({
@@ -389,34 +374,29 @@ pub(crate) async fn refund(
             "createdAt": paystack_time(refund.created_at),
             "updatedAt": paystack_time(refund.created_at),
         }),
-    )
+    ))
 }
 
 pub(crate) async fn create_subaccount(
     State(simulator): State<Simulator>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let fields = match object(&headers, &body) {
-        Ok(fields) => fields,
-        Err(refusal) => return refused(&refusal),
-    };
-    let Some(business_name) = text(&fields, "business_name") else {
-        return refused(&bad_request("Business name is required"));
-    };
-    let Some(settlement_bank) = text(&fields, "settlement_bank") else {
-        return refused(&bad_request("Settlement bank is required"));
-    };
+) -> Result<Response, Refusal> {
+    let fields = object(&headers, &body)?;
+    let business_name =
+        text(&fields, "business_name").ok_or_else(|| bad_request("Business name is required"))?;
+    let settlement_bank = text(&fields, "settlement_bank")
+        .ok_or_else(|| bad_request("Settlement bank is required"))?;
     let account_number = match text(&fields, "account_number") {
         Some(number) if number.len() == 10 && number.bytes().all(|b| b.is_ascii_digit()) => number,
-        _ => return refused(&bad_request("Account number is invalid")),
+        _ => return Err(bad_request("Account number is invalid")),
     };
     let percentage_charge = match fields.get("percentage_charge").and_then(Value::as_f64) {
         Some(charge) if (0.0..=100.0).contains(&charge) => charge,
-        _ => return refused(&bad_request("Percentage charge is invalid")),
+        _ => return Err(bad_request("Percentage charge is invalid")),
     };
     let now = OffsetDateTime::now_utc();
-    let created = simulator
+    let subaccount = simulator
         .ledger()
         .create_subaccount(
             business_name,
@@ -425,42 +405,36 @@ pub(crate) async fn create_subaccount(
             percentage_charge,
             now,
         )
-        .cloned();
-    match created {
-        Ok(subaccount) => answer(
-            StatusCode::CREATED,
-            "Subaccount created",
-            json!({
-                "integration": 100001,
-                "domain": "test",
-                "subaccount_code": subaccount.code,
-                "business_name": subaccount.business_name,
-                "description": null,
-                "primary_contact_name": null,
-                "primary_contact_email": null,
-                "primary_contact_phone": null,
-                "metadata": null,
-                "percentage_charge": subaccount.percentage_charge,
-                "is_verified": false,
-                "settlement_bank": subaccount.settlement_bank,
-                "account_number": subaccount.account_number,
-                "settlement_schedule": "AUTO",
-                "active": true,
-                "migrate": false,
-                "id": subaccount.id,
-                "createdAt": paystack_time(subaccount.created_at),
-                "updatedAt": paystack_time(subaccount.created_at),
-            }),
-        ),
-        Err(refusal) => refused(&refusal),
-    }
+        .cloned()?;
+    Ok(answer(
+        StatusCode::CREATED,
+        "Subaccount created",
+        json!({
+            "integration": 100001,
+            "domain": "test",
+            "subaccount_code": subaccount.code,
+            "business_name": subaccount.business_name,
+            "description": null,
+            "primary_contact_name": null,
+            "primary_contact_email": null,
+            "primary_contact_phone": null,
+            "metadata": null,
+            "percentage_charge": subaccount.percentage_charge,
+            "is_verified": false,
+            "settlement_bank": subaccount.settlement_bank,
+            "account_number": subaccount.account_number,
+            "settlement_schedule": "AUTO",
+            "active": true,
+            "migrate": false,
+            "id": subaccount.id,
+            "createdAt": paystack_time(subaccount.created_at),
+            "updatedAt": paystack_time(subaccount.created_at),
+        }),
+    ))
 }
 
-pub(crate) async fn not_found() -> Response {
-    refused(&Refusal::new(
-        404,
-        "Route not found on the checkout simulator",
-    ))
+pub(crate) async fn not_found() -> Refusal {
+    Refusal::new(404, "Route not found on the checkout simulator")
 }
 
 #[cfg(test)]

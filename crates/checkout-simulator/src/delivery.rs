@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rentory_paystack::webhook;
+use rentory_runtime::CancellationToken;
 use reqwest::header::CONTENT_TYPE;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
 

@@ -393,6 +393,17 @@ mod tests {
         }
     }
 
+    /// A ledger with checkout "r-1" open, and its access code.
+    fn one_open_checkout() -> (Ledger, String) {
+        let mut ledger = Ledger::starting_at(1);
+        let code = ledger
+            .initialize(new(Some("r-1")), NOW)
+            .unwrap()
+            .access_code
+            .clone();
+        (ledger, code)
+    }
+
     #[test]
     fn initialize_opens_an_abandoned_transaction_with_fresh_codes() {
         let mut ledger = Ledger::starting_at(100);
@@ -431,12 +442,7 @@ mod tests {
 
     #[test]
     fn a_checkout_settles_once() {
-        let mut ledger = Ledger::starting_at(1);
-        let code = ledger
-            .initialize(new(Some("r-1")), NOW)
-            .unwrap()
-            .access_code
-            .clone();
+        let (mut ledger, code) = one_open_checkout();
         let paid = ledger.settle(&code, Choice::Pay, LATER).unwrap();
         assert_eq!(paid.state, State::Paid { paid_at: LATER });
         assert_eq!(paid.state.paystack_status(), "success");
@@ -455,12 +461,7 @@ mod tests {
 
     #[test]
     fn a_declined_checkout_fails_and_cannot_be_paid() {
-        let mut ledger = Ledger::starting_at(1);
-        let code = ledger
-            .initialize(new(Some("r-1")), NOW)
-            .unwrap()
-            .access_code
-            .clone();
+        let (mut ledger, code) = one_open_checkout();
         let declined = ledger.settle(&code, Choice::Decline, LATER).unwrap();
         assert_eq!(declined.state.paystack_status(), "failed");
         assert_eq!(declined.state.paid_at(), None);

@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::routing::{get, post};
+use rentory_runtime::CancellationToken;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use delivery::{

@@ -11,10 +11,10 @@ use rentory_paystack::{
     ClientConfig, InitializeRequest, PaystackClient, PaystackError, RefundRequest,
     SubaccountRequest, TransactionStatus,
 };
+use rentory_runtime::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

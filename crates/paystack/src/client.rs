@@ -121,13 +121,10 @@ impl PaystackClient {
         request: &InitializeRequest,
     ) -> Result<Initialized, PaystackError> {
         let body = wire::initialize_body(request)?;
-        let url = self.endpoint("transaction/initialize")?;
-        let (status, answer) = self.call(Method::POST, url, Some(&body)).await?;
-        match status {
-            200..=299 => wire::initialized(&answer, &request.reference),
-            400..=499 => Err(rejected(status, &answer)),
-            _ => Err(unexpected(status)),
-        }
+        self.post("transaction/initialize", &body, |answer| {
+            wire::initialized(answer, &request.reference)
+        })
+        .await
     }
 
     /// `GET /transaction/verify/:reference`: the transaction as Paystack has it now.
@@ -146,27 +143,18 @@ impl PaystackClient {
             .pop_if_empty()
             .push(reference);
         let (status, answer) = self.call(Method::GET, url, None).await?;
-        match status {
-            200..=299 => wire::verified(&answer, reference),
-            400..=499 if wire::is_unknown_reference(status, &answer) => {
-                Err(PaystackError::NotFound(reference.to_owned()))
-            }
-            400..=499 => Err(rejected(status, &answer)),
-            _ => Err(unexpected(status)),
+        if (400..=499).contains(&status) && wire::is_unknown_reference(status, &answer) {
+            return Err(PaystackError::NotFound(reference.to_owned()));
         }
+        read(status, &answer, |answer| wire::verified(answer, reference))
     }
 
     /// `POST /refund`: all of a transaction, or `amount_kobo` of it.
     #[tracing::instrument(name = "paystack.refund", skip_all, fields(transaction = %request.transaction))]
     pub async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaystackError> {
         let body = wire::refund_body(request)?;
-        let url = self.endpoint("refund")?;
-        let (status, answer) = self.call(Method::POST, url, Some(&body)).await?;
-        match status {
-            200..=299 => wire::refunded(&answer, request),
-            400..=499 => Err(rejected(status, &answer)),
-            _ => Err(unexpected(status)),
-        }
+        self.post("refund", &body, |answer| wire::refunded(answer, request))
+            .await
     }
 
     /// `POST /subaccount`: a settlement account that split payments can pay into.
@@ -176,13 +164,18 @@ impl PaystackClient {
         request: &SubaccountRequest,
     ) -> Result<Subaccount, PaystackError> {
         let body = wire::subaccount_body(request)?;
-        let url = self.endpoint("subaccount")?;
-        let (status, answer) = self.call(Method::POST, url, Some(&body)).await?;
-        match status {
-            200..=299 => wire::subaccount(&answer),
-            400..=499 => Err(rejected(status, &answer)),
-            _ => Err(unexpected(status)),
-        }
+        self.post("subaccount", &body, wire::subaccount).await
+    }
+
+    async fn post<T>(
+        &self,
+        path: &str,
+        body: &Value,
+        validate: impl FnOnce(&[u8]) -> Result<T, PaystackError>,
+    ) -> Result<T, PaystackError> {
+        let url = self.endpoint(path)?;
+        let (status, answer) = self.call(Method::POST, url, Some(body)).await?;
+        read(status, &answer, validate)
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, PaystackError> {
@@ -270,15 +263,23 @@ fn backoff(first: Duration, retry: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-fn rejected(status: u16, body: &[u8]) -> PaystackError {
-    PaystackError::Rejected {
-        status,
-        message: wire::error_message(status, body),
+/// A final (non-5xx) answer: validated when 2xx, Paystack's refusal when 4xx, and never
+/// trusted otherwise (redirects are not followed).
+fn read<T>(
+    status: u16,
+    answer: &[u8],
+    validate: impl FnOnce(&[u8]) -> Result<T, PaystackError>,
+) -> Result<T, PaystackError> {
+    match status {
+        200..=299 => validate(answer),
+        400..=499 => Err(PaystackError::Rejected {
+            status,
+            message: wire::error_message(status, answer),
+        }),
+        _ => Err(PaystackError::Invalid(format!(
+            "unexpected HTTP status {status}"
+        ))),
     }
-}
-
-fn unexpected(status: u16) -> PaystackError {
-    PaystackError::Invalid(format!("unexpected HTTP status {status}"))
 }
 
 /// One attempt: send, then read the whole body, all within `timeout`.
@@ -314,15 +315,7 @@ async fn exchange(request: reqwest::RequestBuilder, timeout: Duration) -> Exchan
 /// reqwest's top-level message alone ("error sending request") hides the cause. It never
 /// holds a header, so the key cannot leak through it.
 fn error_chain(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    rentory_runtime::error_chain(&error.without_url())
 }
 
 #[cfg(test)]

@@ -73,6 +73,53 @@ fn paystack_error(status: u16, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({"status": false, "message": message}))
 }
 
+fn rejected(status: u16, message: &str) -> PaystackError {
+    PaystackError::Rejected {
+        status,
+        message: message.into(),
+    }
+}
+
+/// `response` to every `verb` request (on `route` when given), expected `times` times.
+async fn answer(
+    server: &MockServer,
+    verb: &str,
+    route: Option<&str>,
+    response: ResponseTemplate,
+    times: u64,
+) {
+    let mock = match route {
+        Some(route) => Mock::given(method(verb)).and(path(route)),
+        None => Mock::given(method(verb)),
+    };
+    mock.respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// `failure` to the first `failures` `verb` requests, `then` to the rest.
+async fn fail_first(
+    server: &MockServer,
+    verb: &str,
+    failure: ResponseTemplate,
+    failures: u64,
+    then: ResponseTemplate,
+) {
+    Mock::given(method(verb))
+        .respond_with(failure)
+        .up_to_n_times(failures)
+        .expect(failures)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method(verb))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
 async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap()
 }
@@ -93,12 +140,14 @@ fn assert_authorized_json(request: &Request) {
 #[tokio::test]
 async fn initialize_sends_the_amount_in_kobo_in_naira_with_our_reference() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transaction/initialize"))
-        .respond_with(initialized("unlock-01"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        Some("/transaction/initialize"),
+        initialized("unlock-01"),
+        1,
+    )
+    .await;
 
     let answer = client(&server)
         .initialize(&unlock_request("unlock-01"))
@@ -136,12 +185,14 @@ async fn initialize_sends_the_amount_in_kobo_in_naira_with_our_reference() {
 #[tokio::test]
 async fn a_split_payment_names_the_subaccount_and_the_fee_bearer() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/paystack/transaction/initialize"))
-        .respond_with(initialized("rent-7"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        Some("/paystack/transaction/initialize"),
+        initialized("rent-7"),
+        1,
+    )
+    .await;
     // A base URL with a path keeps it (the simulator or a proxy may live under one).
     let client = PaystackClient::new(config(&format!("{}/paystack", server.uri()))).unwrap();
     let mut request = unlock_request("rent-7");
@@ -169,12 +220,14 @@ async fn a_split_payment_names_the_subaccount_and_the_fee_bearer() {
 #[tokio::test]
 async fn verify_escapes_the_reference_and_reads_the_transaction() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/transaction/verify/odd%20ref%2F1%3F"))
-        .respond_with(verified("odd ref/1?", "success", 500_000))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        Some("/transaction/verify/odd%20ref%2F1%3F"),
+        verified("odd ref/1?", "success", 500_000),
+        1,
+    )
+    .await;
 
     let transaction = client(&server).verify("odd ref/1?").await.unwrap();
     assert_eq!(transaction.status, TransactionStatus::Success);
@@ -201,12 +254,14 @@ async fn verify_escapes_the_reference_and_reads_the_transaction() {
 #[tokio::test]
 async fn verify_of_an_unknown_reference_is_not_found() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/transaction/verify/nobody-knows"))
-        .respond_with(paystack_error(400, "Transaction reference not found"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "GET",
+        Some("/transaction/verify/nobody-knows"),
+        paystack_error(400, "Transaction reference not found"),
+        1,
+    )
+    .await;
     let error = client(&server).verify("nobody-knows").await.unwrap_err();
     assert_eq!(error, PaystackError::NotFound("nobody-knows".into()));
 }
@@ -214,19 +269,14 @@ async fn verify_of_an_unknown_reference_is_not_found() {
 #[tokio::test]
 async fn a_500_is_retried_until_paystack_answers() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transaction/initialize"))
-        .respond_with(paystack_error(500, "Internal server error"))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/transaction/initialize"))
-        .respond_with(initialized("unlock-02"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    fail_first(
+        &server,
+        "POST",
+        paystack_error(500, "Internal server error"),
+        2,
+        initialized("unlock-02"),
+    )
+    .await;
 
     let answer = client(&server)
         .initialize(&unlock_request("unlock-02"))
@@ -242,31 +292,20 @@ async fn a_500_is_retried_until_paystack_answers() {
 #[tokio::test]
 async fn a_retry_that_finds_the_reference_taken_is_rejected_as_a_duplicate() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transaction/initialize"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/transaction/initialize"))
-        .respond_with(paystack_error(400, "Duplicate Transaction Reference"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    fail_first(
+        &server,
+        "POST",
+        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
+        1,
+        paystack_error(400, "Duplicate Transaction Reference"),
+    )
+    .await;
 
     let error = client(&server)
         .initialize(&unlock_request("unlock-03"))
         .await
         .unwrap_err();
-    assert_eq!(
-        error,
-        PaystackError::Rejected {
-            status: 400,
-            message: "Duplicate Transaction Reference".into()
-        }
-    );
+    assert_eq!(error, rejected(400, "Duplicate Transaction Reference"));
     assert!(error.is_duplicate_reference());
     assert_eq!(requests(&server).await.len(), 2);
 }
@@ -274,42 +313,28 @@ async fn a_retry_that_finds_the_reference_taken_is_rejected_as_a_duplicate() {
 #[tokio::test]
 async fn a_400_is_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/transaction/initialize"))
-        .respond_with(paystack_error(400, "Invalid Email Address Passed"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        Some("/transaction/initialize"),
+        paystack_error(400, "Invalid Email Address Passed"),
+        1,
+    )
+    .await;
     let error = client(&server)
         .initialize(&unlock_request("unlock-04"))
         .await
         .unwrap_err();
-    assert_eq!(
-        error,
-        PaystackError::Rejected {
-            status: 400,
-            message: "Invalid Email Address Passed".into()
-        }
-    );
+    assert_eq!(error, rejected(400, "Invalid Email Address Passed"));
     assert!(!error.is_retryable());
 }
 
 #[tokio::test]
 async fn a_wrong_key_is_rejected_with_401() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(paystack_error(401, "Invalid key"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(&server, "GET", None, paystack_error(401, "Invalid key"), 1).await;
     let error = client(&server).verify("r-1").await.unwrap_err();
-    assert_eq!(
-        error,
-        PaystackError::Rejected {
-            status: 401,
-            message: "Invalid key".into()
-        }
-    );
+    assert_eq!(error, rejected(401, "Invalid key"));
 }
 
 #[tokio::test]
@@ -342,11 +367,14 @@ async fn every_attempt_timing_out_is_a_timeout_after_max_attempts() {
 #[tokio::test]
 async fn persistent_5xx_is_unavailable_after_max_attempts() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(paystack_error(503, "Service Unavailable"))
-        .expect(3)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        "POST",
+        None,
+        paystack_error(503, "Service Unavailable"),
+        3,
+    )
+    .await;
     let error = client(&server)
         .refund(&RefundRequest {
             transaction: "unlock-05".into(),
@@ -390,13 +418,9 @@ async fn malformed_and_unsafe_answers_are_invalid() {
         ("redirect", ResponseTemplate::new(302).insert_header("location", "http://evil.example/")),
         ("huge", ResponseTemplate::new(200).set_body_string("x".repeat(2 * 1024 * 1024))),
     ];
-    for (case, answer) in cases {
+    for (case, response) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(answer)
-            .expect(1)
-            .mount(&server)
-            .await;
+        answer(&server, "GET", None, response, 1).await;
         let error = client(&server).verify("r-1").await.unwrap_err();
         assert!(
             matches!(error, PaystackError::Invalid(_)),
@@ -409,14 +433,16 @@ async fn malformed_and_unsafe_answers_are_invalid() {
         ("relative checkout", "/checkout/abc"),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"status": true, "data": {
-                "authorization_url": url, "access_code": "abc", "reference": "unlock-06"}})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let checkout = json!({"status": true, "data": {
+            "authorization_url": url, "access_code": "abc", "reference": "unlock-06"}});
+        answer(
+            &server,
+            "POST",
+            None,
+            ResponseTemplate::new(200).set_body_json(checkout),
+            1,
+        )
+        .await;
         let error = client(&server)
             .initialize(&unlock_request("unlock-06"))
             .await
@@ -431,9 +457,7 @@ async fn malformed_and_unsafe_answers_are_invalid() {
 #[tokio::test]
 async fn refund_sends_the_transaction_and_amount_and_reads_the_refund() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/refund"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    answer(&server, "POST", Some("/refund"), ResponseTemplate::new(200).set_body_json(json!({
             "status": true,
             "message": "Refund has been queued for processing",
             "data": {
@@ -444,10 +468,7 @@ async fn refund_sends_the_transaction_and_amount_and_reads_the_refund() {
                 "expected_at": "2026-05-30T15:38:40.843Z", "currency": "NGN", "domain": "test",
                 "amount": 200000, "fully_deducted": false, "id": 3018284,
             }
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })), 1).await;
     let refund = client(&server)
         .refund(&RefundRequest {
             transaction: "unlock-07".into(),
@@ -471,9 +492,11 @@ async fn refund_sends_the_transaction_and_amount_and_reads_the_refund() {
 #[tokio::test]
 async fn create_subaccount_sends_the_settlement_account() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/subaccount"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+    answer(
+        &server,
+        "POST",
+        Some("/subaccount"),
+        ResponseTemplate::new(201).set_body_json(json!({
             "status": true,
             "message": "Subaccount created",
             "data": {
@@ -482,10 +505,10 @@ async fn create_subaccount_sends_the_settlement_account() {
                 "settlement_bank": "Guaranty Trust Bank", "account_number": "0193274682",
                 "active": true, "id": 55,
             }
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+        1,
+    )
+    .await;
     let subaccount = client(&server)
         .create_subaccount(&SubaccountRequest {
             business_name: "Adaeze Lettings".into(),
@@ -508,11 +531,7 @@ async fn create_subaccount_sends_the_settlement_account() {
 #[tokio::test]
 async fn requests_paystack_would_refuse_never_leave() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(initialized("x"))
-        .expect(0)
-        .mount(&server)
-        .await;
+    answer(&server, "POST", None, initialized("x"), 0).await;
     let mut request = unlock_request("bad/ref");
     let error = client(&server).initialize(&request).await.unwrap_err();
     assert!(
@@ -552,17 +571,14 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn each_attempt_is_logged_without_the_key() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(paystack_error(500, "oops"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(initialized("unlock-08"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    fail_first(
+        &server,
+        "POST",
+        paystack_error(500, "oops"),
+        1,
+        initialized("unlock-08"),
+    )
+    .await;
 
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
