@@ -16,6 +16,7 @@ pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_KYC_URL: &str = "http://127.0.0.1:50052";
 pub const DEFAULT_AI_URL: &str = "http://127.0.0.1:50053";
 pub const DEFAULT_LISTINGS_URL: &str = "http://127.0.0.1:50054";
+pub const DEFAULT_PAYMENTS_URL: &str = "http://127.0.0.1:50057";
 /// The gateway's own address when `RENTORY_PUBLIC_URL` is unset, as the services assume.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
@@ -41,6 +42,7 @@ pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 /// | `RENTORY_KYC_URL` | `http://127.0.0.1:50052` |
 /// | `RENTORY_AI_URL` | `http://127.0.0.1:50053` |
 /// | `RENTORY_LISTINGS_URL` | `http://127.0.0.1:50054` |
+/// | `RENTORY_PAYMENTS_URL` | `http://127.0.0.1:50057` |
 /// | `RENTORY_JWT_PUBLIC_KEY` | required (Ed25519 SPKI PEM) |
 /// | `RENTORY_JWT_ISSUER`, `RENTORY_JWT_AUDIENCE` | `rentory-identity`, `rentory` |
 /// | `RENTORY_TRUSTED_PROXY_HOPS` | 0 |
@@ -66,6 +68,8 @@ pub struct Config {
     pub ai_url: String,
     /// `RENTORY_LISTINGS_URL`: the listings service.
     pub listings_url: String,
+    /// `RENTORY_PAYMENTS_URL`: the payments service (also Paystack's webhooks).
+    pub payments_url: String,
     /// `RENTORY_JWT_PUBLIC_KEY` (required): Ed25519 SPKI PEM.
     pub jwt_public_key: String,
     /// `RENTORY_JWT_ISSUER` / `RENTORY_JWT_AUDIENCE`, defaults from `TokenSettings`.
@@ -138,6 +142,7 @@ impl Config {
             kyc_url: DEFAULT_KYC_URL.to_owned(),
             ai_url: DEFAULT_AI_URL.to_owned(),
             listings_url: DEFAULT_LISTINGS_URL.to_owned(),
+            payments_url: DEFAULT_PAYMENTS_URL.to_owned(),
             jwt_public_key: jwt_public_key.into(),
             jwt_issuer: tokens.issuer,
             jwt_audience: tokens.audience,
@@ -174,6 +179,7 @@ impl Config {
             kyc_url: config::or_default("RENTORY_KYC_URL", DEFAULT_KYC_URL),
             ai_url: config::or_default("RENTORY_AI_URL", DEFAULT_AI_URL),
             listings_url: config::or_default("RENTORY_LISTINGS_URL", DEFAULT_LISTINGS_URL),
+            payments_url: config::or_default("RENTORY_PAYMENTS_URL", DEFAULT_PAYMENTS_URL),
             jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,
             jwt_issuer: config::or_default("RENTORY_JWT_ISSUER", &tokens.issuer),
             jwt_audience: config::or_default("RENTORY_JWT_AUDIENCE", &tokens.audience),

@@ -33,6 +33,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body the client may leave out: no body at all is `None`; anything else must be
+/// JSON, as for [`ApiJson`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let json = is_json(request.headers().get(header::CONTENT_TYPE));
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_problem)?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(Problem::new(
+                ProblemType::UnsupportedMediaType,
+                "the body must be application/json",
+            ));
+        }
+        parse_json(&bytes).map(|value| Self(Some(value)))
+    }
+}
+
 fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
     let Some(essence) = content_type
         .and_then(|v| v.to_str().ok())

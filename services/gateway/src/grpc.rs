@@ -11,6 +11,7 @@ use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
+use rentory_proto::payments::v1::payments_client::PaymentsClient;
 use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
@@ -31,10 +32,12 @@ pub struct Clients {
     pub kyc: KycServiceClient<Channel>,
     pub ai: AiOrchestratorClient<Channel>,
     pub listings: ListingsClient<Channel>,
+    pub payments: PaymentsClient<Channel>,
     pub identity_health: HealthClient<Channel>,
     pub kyc_health: HealthClient<Channel>,
     pub ai_health: HealthClient<Channel>,
     pub listings_health: HealthClient<Channel>,
+    pub payments_health: HealthClient<Channel>,
 }
 
 impl Clients {
@@ -43,6 +46,7 @@ impl Clients {
         let kyc = rentory_runtime::grpc::channel(&config.kyc_url)?;
         let ai = rentory_runtime::grpc::channel(&config.ai_url)?;
         let listings = rentory_runtime::grpc::channel(&config.listings_url)?;
+        let payments = rentory_runtime::grpc::channel(&config.payments_url)?;
         Ok(Self {
             identity: IdentityServiceClient::new(identity.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -57,10 +61,12 @@ impl Clients {
             listings: ListingsClient::new(listings.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            payments: PaymentsClient::new(payments.clone()),
             identity_health: HealthClient::new(identity),
             kyc_health: HealthClient::new(kyc),
             ai_health: HealthClient::new(ai),
             listings_health: HealthClient::new(listings),
+            payments_health: HealthClient::new(payments),
         })
     }
 }

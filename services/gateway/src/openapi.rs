@@ -28,6 +28,8 @@ use crate::routes::{files, photos};
         (name = "concierge", description = "The AI concierge that learns what a tenant wants"),
         (name = "properties", description = "Listings: AI drafts from photos, publishing, discovery, ratings and the landlord's contact"),
         (name = "searches", description = "Saved discover queries that raise alerts for new matches"),
+        (name = "payments", description = "Paystack payments: contact unlocks, rent, transactions, refunds, payout accounts"),
+        (name = "webhooks", description = "Calls from outside systems, authenticated by their own signatures"),
         (name = "files", description = "Signed links to private files"),
         (name = "photos", description = "Public listing photos"),
         (name = "ops", description = "Health and readiness"),

@@ -10,6 +10,7 @@ use rentory_proto::ai::v1::ai_orchestrator_server::SERVICE_NAME as AI_SERVICE;
 use rentory_proto::identity::v1::identity_service_server::SERVICE_NAME as IDENTITY_SERVICE;
 use rentory_proto::kyc::v1::kyc_service_server::SERVICE_NAME as KYC_SERVICE;
 use rentory_proto::listings::v1::listings_server::SERVICE_NAME as LISTINGS_SERVICE;
+use rentory_proto::payments::v1::payments_server::SERVICE_NAME as PAYMENTS_SERVICE;
 use serde::Serialize;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -43,6 +44,7 @@ pub struct Checks {
     pub kyc: &'static str,
     pub ai: &'static str,
     pub listings: &'static str,
+    pub payments: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,8 +54,8 @@ pub struct Ready {
     pub checks: Checks,
 }
 
-/// Ready when Redis answers PING and identity, KYC, the AI orchestrator and listings report
-/// SERVING on the gRPC health service; otherwise 503 naming what is down.
+/// Ready when Redis answers PING and identity, KYC, the AI orchestrator, listings and
+/// payments report SERVING on the gRPC health service; otherwise 503 naming what is down.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -64,12 +66,13 @@ pub struct Ready {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (redis, identity, kyc, ai, listings) = tokio::join!(
+    let (redis, identity, kyc, ai, listings, payments) = tokio::join!(
         redis_up(&state.redis),
         serving(state.clients.identity_health.clone(), IDENTITY_SERVICE),
         serving(state.clients.kyc_health.clone(), KYC_SERVICE),
         serving(state.clients.ai_health.clone(), AI_SERVICE),
         serving(state.clients.listings_health.clone(), LISTINGS_SERVICE),
+        serving(state.clients.payments_health.clone(), PAYMENTS_SERVICE),
     );
     let word = |up: bool| if up { "up" } else { "down" };
     let checks = Checks {
@@ -78,8 +81,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         kyc: word(kyc),
         ai: word(ai),
         listings: word(listings),
+        payments: word(payments),
     };
-    if redis && identity && kyc && ai && listings {
+    if redis && identity && kyc && ai && listings && payments {
         return Json(Ready {
             status: "ready",
             checks,
@@ -92,6 +96,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         ("kyc", kyc),
         ("ai", ai),
         ("listings", listings),
+        ("payments", payments),
     ]
     .into_iter()
     .filter(|(_, up)| !up)

@@ -1,6 +1,7 @@
-//! The gateway against fake identity, KYC, AI and listings services on a real gRPC server:
-//! what it forwards in metadata, how it maps their answers, and registration's two calls.
-//! The listings routes' own tests are in `properties.rs`.
+//! The gateway against fake identity, KYC, AI, listings and payments services on a real
+//! gRPC server: what it forwards in metadata, how it maps their answers, and registration's
+//! two calls. The listings routes' own tests are in `properties.rs`, the payments routes'
+//! in `payments.rs`.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ use rentory_proto::kyc::v1 as kyc_pb;
 use rentory_proto::kyc::v1::kyc_service_server::{KycService, KycServiceServer};
 use rentory_proto::listings::v1 as listings_pb;
 use rentory_proto::listings::v1::listings_server::{Listings, ListingsServer};
+use rentory_proto::payments::v1 as payments_pb;
+use rentory_proto::payments::v1::payments_server::PaymentsServer;
 use rentory_runtime::rpc_error::{self, Reason};
 use tonic::{Request as Rpc, Response as RpcResponse, Status};
 
@@ -610,6 +613,165 @@ impl Listings for Fake {
     }
 }
 
+// --- fake payments ---------------------------------------------------------------------
+
+/// A reference the fake payments service knows as already unlocked.
+pub const UNLOCKED_PROPERTY_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000a0ff";
+pub const PAID_REFERENCE: &str = "ul-0190f3a27b1c7d4e9a8b00000000c001";
+
+pub fn transaction(reference: &str, status: &str) -> payments_pb::Transaction {
+    let at = rentory_proto::timestamp(time::macros::datetime!(2026-03-03 12:00:00 UTC));
+    payments_pb::Transaction {
+        id: "0190f3a2-7b1c-7d4e-9a8b-00000000c001".into(),
+        reference: reference.into(),
+        r#type: "CONTACT_UNLOCK".into(),
+        status: status.into(),
+        amount_kobo: 500_000,
+        currency: "NGN".into(),
+        payer_id: "0190f3a2-7b1c-7d4e-9a8b-1234567890ab".into(),
+        property_id: Some(PROPERTY_ID.into()),
+        lease_id: None,
+        paystack_id: (status == "SUCCESS").then_some(4_099_260_516),
+        created_at: Some(at),
+        updated_at: Some(at),
+        paid_at: (status == "SUCCESS").then_some(at),
+        status_reason: String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl payments_pb::payments_server::Payments for Fake {
+    async fn init_contact_unlock(
+        &self,
+        r: Rpc<payments_pb::InitContactUnlockRequest>,
+    ) -> Result<RpcResponse<payments_pb::Checkout>, Status> {
+        self.calls.record("InitContactUnlock", &r);
+        if r.get_ref().property_id == UNLOCKED_PROPERTY_ID {
+            return Err(rpc_error::status_with_info(
+                Reason::AlreadyExists,
+                "this property's contact is already unlocked",
+                [("reference", PAID_REFERENCE.to_owned())],
+            ));
+        }
+        let reference = "ul-0190f3a27b1c7d4e9a8b00000000c002";
+        Ok(RpcResponse::new(payments_pb::Checkout {
+            reference: reference.into(),
+            authorization_url: "https://checkout.paystack.com/0peioxfhpn".into(),
+            access_code: "0peioxfhpn".into(),
+            amount_kobo: 500_000,
+            transaction: Some(transaction(reference, "PENDING")),
+            reused: false,
+        }))
+    }
+
+    async fn init_rent(
+        &self,
+        r: Rpc<payments_pb::InitRentRequest>,
+    ) -> Result<RpcResponse<payments_pb::Checkout>, Status> {
+        self.calls.record("InitRent", &r);
+        Err(rpc_error::status(
+            Reason::InvalidState,
+            "rent is paid against a FULLY_SIGNED lease; leases are not available yet",
+        ))
+    }
+
+    async fn verify_transaction(
+        &self,
+        r: Rpc<payments_pb::VerifyTransactionRequest>,
+    ) -> Result<RpcResponse<payments_pb::Transaction>, Status> {
+        self.calls.record("VerifyTransaction", &r);
+        let request = r.into_inner();
+        if request
+            .property_id
+            .as_deref()
+            .is_some_and(|p| p != PROPERTY_ID)
+        {
+            return Err(rpc_error::status(
+                Reason::AlreadyExists,
+                "reference belongs to another property",
+            ));
+        }
+        Ok(RpcResponse::new(transaction(&request.reference, "SUCCESS")))
+    }
+
+    async fn handle_webhook(
+        &self,
+        r: Rpc<payments_pb::HandleWebhookRequest>,
+    ) -> Result<RpcResponse<payments_pb::HandleWebhookResponse>, Status> {
+        self.calls.record("HandleWebhook", &r);
+        if r.get_ref().signature != "good-signature" {
+            return Err(rpc_error::status(
+                Reason::Unauthenticated,
+                "the webhook signature is missing or wrong",
+            ));
+        }
+        Ok(RpcResponse::new(payments_pb::HandleWebhookResponse {
+            event_id: "0190f3a2-7b1c-7d4e-9a8b-00000000e001".into(),
+            duplicate: false,
+        }))
+    }
+
+    async fn list_transactions(
+        &self,
+        r: Rpc<payments_pb::ListTransactionsRequest>,
+    ) -> Result<RpcResponse<payments_pb::ListTransactionsResponse>, Status> {
+        self.calls.record("ListTransactions", &r);
+        if r.get_ref().all {
+            return Err(rpc_error::status(
+                Reason::Forbidden,
+                "only ADMIN and FINANCIAL_CONTROLLER staff read everyone's transactions",
+            ));
+        }
+        Ok(RpcResponse::new(payments_pb::ListTransactionsResponse {
+            transactions: vec![transaction(PAID_REFERENCE, "SUCCESS")],
+            next_cursor: "0190f3a2-7b1c-7d4e-9a8b-00000000c001".into(),
+        }))
+    }
+
+    async fn has_unlock(
+        &self,
+        _: Rpc<payments_pb::HasUnlockRequest>,
+    ) -> Result<RpcResponse<payments_pb::HasUnlockResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn refund_transaction(
+        &self,
+        r: Rpc<payments_pb::RefundTransactionRequest>,
+    ) -> Result<RpcResponse<payments_pb::Transaction>, Status> {
+        self.calls.record("RefundTransaction", &r);
+        let mut refunded = transaction(&r.get_ref().reference, "REFUNDED");
+        refunded.status_reason = r.into_inner().reason;
+        Ok(RpcResponse::new(refunded))
+    }
+
+    async fn set_payout_account(
+        &self,
+        r: Rpc<payments_pb::SetPayoutAccountRequest>,
+    ) -> Result<RpcResponse<payments_pb::PayoutAccount>, Status> {
+        self.calls.record("SetPayoutAccount", &r);
+        let request = r.into_inner();
+        Ok(RpcResponse::new(payments_pb::PayoutAccount {
+            landlord_id: LANDLORD_ID.into(),
+            business_name: request.business_name,
+            bank_code: request.bank_code,
+            account_number_last4: request.account_number.chars().skip(6).collect(),
+            subaccount_code: "ACCT_4hl4xenwpjy5wb".into(),
+            updated_at: None,
+        }))
+    }
+
+    async fn get_payout_account(
+        &self,
+        _: Rpc<payments_pb::GetPayoutAccountRequest>,
+    ) -> Result<RpcResponse<payments_pb::PayoutAccount>, Status> {
+        Err(rpc_error::status(
+            Reason::NotFound,
+            "payout account not found",
+        ))
+    }
+}
+
 /// Starts the fakes (plus the standard health service) and a gateway pointed at them.
 pub async fn with_fakes(
     fail_submit: bool,
@@ -631,16 +793,18 @@ pub async fn with_fakes(
         .add_service(KycServiceServer::new(fake.clone()))
         .add_service(AiOrchestratorServer::new(fake.clone()))
         .add_service(
-            ListingsServer::new(fake)
+            ListingsServer::new(fake.clone())
                 .max_decoding_message_size(rentory_runtime::grpc::MAX_MESSAGE_BYTES),
         )
+        .add_service(PaymentsServer::new(fake))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
     let app = TestApp::new(move |c| {
         c.identity_url = url.clone();
         c.kyc_url = url.clone();
         c.ai_url = url.clone();
-        c.listings_url = url;
+        c.listings_url = url.clone();
+        c.payments_url = url;
         adjust(c);
     })
     .await;
@@ -833,7 +997,7 @@ async fn readyz_is_200_when_redis_and_every_service_is_serving() {
     assert_eq!(body["status"], "ready");
     assert_eq!(
         body["checks"],
-        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up"})
+        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up", "payments": "up"})
     );
 }
 

@@ -9,6 +9,7 @@ mod backend;
 mod edge;
 mod files;
 mod limits;
+mod payments;
 mod properties;
 mod rate_limits;
 mod support;
