@@ -60,6 +60,8 @@ impl TestStack {
             face_match_max_attempts: 2,
             face_match_backoff: Duration::from_millis(50),
             rate_limits: test_rate_limits(),
+            // Unsettled payments and unprocessed webhooks are swept again quickly.
+            payments_reconcile_interval: Duration::from_millis(500),
             ..Tuning::default()
         };
         tune(&mut tuning);
@@ -93,6 +95,12 @@ impl TestStack {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The local checkout simulator's base URL (it runs unless the test set Paystack
+    /// settings in its tuning).
+    pub fn checkout_url(&self) -> Option<&str> {
+        self.stack.as_ref().and_then(|s| s.checkout_url.as_deref())
     }
 
     pub async fn wait_ready(&self) -> anyhow::Result<()> {

@@ -9,5 +9,6 @@ mod journey;
 mod kyc;
 mod listings;
 mod outage;
+mod payments;
 mod rate_limits;
 mod tokens;
