@@ -103,6 +103,12 @@ pub async fn persona(
     }))
 }
 
+/// When a payment event says it happened, or now if it does not say.
+fn when(at: Option<&rentory_proto::prost_types::Timestamp>) -> OffsetDateTime {
+    at.and_then(rentory_proto::offset_date_time)
+        .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
 pub struct PaymentSuccesses;
 
 /// A contact unlock to record; `None` for payments of other kinds.
@@ -140,11 +146,7 @@ impl Handler for PaymentSuccesses {
             transaction_id: id(&paid.transaction_id, "transaction")?,
             reference: paid.reference,
             amount_kobo: paid.amount_kobo,
-            at: paid
-                .at
-                .as_ref()
-                .and_then(rentory_proto::offset_date_time)
-                .unwrap_or_else(OffsetDateTime::now_utc),
+            at: when(paid.at.as_ref()),
         }))
     }
 
@@ -206,11 +208,7 @@ impl Handler for PaymentRefunds {
         Ok(Some(RefundedUnlock {
             transaction_id,
             reference: refunded.reference,
-            at: refunded
-                .at
-                .as_ref()
-                .and_then(rentory_proto::offset_date_time)
-                .unwrap_or_else(OffsetDateTime::now_utc),
+            at: when(refunded.at.as_ref()),
         }))
     }
 

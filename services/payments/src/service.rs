@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rentory_auth::{Actor, Capability, RequestContext, Role, TokenVerifier, metadata};
+use rentory_auth::{Actor, Capability, RequestContext, Role, TokenVerifier, on_behalf};
 use rentory_paystack::{PaystackClient, RefundRequest, SubaccountRequest};
 use rentory_proto::events::v1::TransactionRefunded;
 use rentory_proto::identity::v1 as identity;
@@ -88,25 +88,6 @@ impl PaymentsApi {
     fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Error> {
         Actor::from_metadata(request.metadata(), &self.verifier).map_err(Error::Unauthenticated)
     }
-}
-
-/// A call to another service on the caller's behalf: their token (that service checks it
-/// too), request id, client IP and user agent, and the trace context.
-fn on_behalf<T>(incoming: &MetadataMap, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let outgoing = request.metadata_mut();
-    for key in [
-        metadata::AUTHORIZATION,
-        metadata::REQUEST_ID,
-        metadata::CLIENT_IP,
-        metadata::USER_AGENT,
-    ] {
-        if let Some(value) = incoming.get(key) {
-            outgoing.insert(key, value.clone());
-        }
-    }
-    rentory_runtime::trace_context::inject(outgoing);
-    request
 }
 
 fn parse_id(field: &'static str, text: &str) -> Result<Uuid, Error> {

@@ -126,16 +126,7 @@ async fn personas_keep_the_highest_version_whatever_the_order() {
 async fn a_contact_unlock_is_recorded_once_and_other_payments_are_ignored() {
     let db = Db::new().await;
     let (tenant, property) = (Uuid::now_v7(), Uuid::now_v7());
-    let paid = TransactionSucceeded {
-        transaction_id: Uuid::now_v7().to_string(),
-        reference: "RTY-UNLOCK-1".into(),
-        r#type: "CONTACT_UNLOCK".into(),
-        payer_id: tenant.to_string(),
-        property_id: Some(property.to_string()),
-        lease_id: None,
-        amount_kobo: 500_000,
-        at: None,
-    };
+    let paid = unlock_paid(tenant, property, "RTY-UNLOCK-1");
     assert!(
         !listings::projections::has_unlock(&db.pool, tenant, property)
             .await

@@ -197,9 +197,7 @@ impl Settler {
             let Some(granted) = granted else {
                 drop(tx);
                 // Another writer got there first: see what it did.
-                seen = db::find(&self.pool, seen.id)
-                    .await?
-                    .ok_or_else(|| Error::corrupt("a transaction vanished"))?;
+                seen = self.reread(seen.id).await?;
                 if !seen.status.may_settle() {
                     return Ok((Outcome::AlreadySettled, seen));
                 }
@@ -278,12 +276,7 @@ impl Settler {
         }
         match close_pending(&self.pool, seen.id, to, reason, paystack_id, cause).await? {
             Some(closed) => Ok((outcome, closed)),
-            None => {
-                let now = db::find(&self.pool, seen.id)
-                    .await?
-                    .ok_or_else(|| Error::corrupt("a transaction vanished"))?;
-                Ok((Outcome::AlreadySettled, now))
-            }
+            None => self.lost_race(seen.id).await,
         }
     }
 
@@ -302,14 +295,26 @@ impl Settler {
             OffsetDateTime::now_utc() + verify_backoff(self.verify_backoff, seen.verify_attempts);
         match db::postpone(&self.pool, seen.id, reason, paystack_id, next).await? {
             Some(now) => Ok((outcome, now)),
-            // Settled meanwhile by someone else.
-            None => {
-                let now = db::find(&self.pool, seen.id)
-                    .await?
-                    .ok_or_else(|| Error::corrupt("a transaction vanished"))?;
-                Ok((Outcome::AlreadySettled, now))
-            }
+            None => self.lost_race(seen.id).await,
         }
+    }
+
+    /// The transaction as it now stands, after another writer changed it.
+    async fn reread(&self, id: uuid::Uuid) -> Result<Transaction, Error> {
+        db::find(&self.pool, id)
+            .await?
+            .ok_or_else(|| Error::corrupt("a transaction vanished"))
+    }
+
+    /// Another writer settled or closed the transaction first: what it is now.
+    async fn lost_race(&self, id: uuid::Uuid) -> Result<(Outcome, Transaction), Error> {
+        let now = self.reread(id).await?;
+        let outcome = if now.status.may_settle() {
+            Outcome::Unchanged
+        } else {
+            Outcome::AlreadySettled
+        };
+        Ok((outcome, now))
     }
 
     /// Verify failed: try again later, or give up on a transaction open too long.
