@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod chat;
 pub mod concierge;
 pub mod files;
 pub mod kyc;
@@ -56,6 +57,11 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(properties::rate_property))
         .routes(routes!(searches::save_search, searches::list_searches))
         .routes(routes!(searches::delete_search))
+        .routes(routes!(chat::open_session, chat::list_sessions))
+        .routes(routes!(chat::get_session))
+        .routes(routes!(chat::history, chat::send_message))
+        .routes(routes!(chat::mark_read))
+        .routes(routes!(chat::assign_guide))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
     let register = OpenApiRouter::new()
         .routes(routes!(auth::register))

@@ -6,9 +6,11 @@
 
 mod auth;
 mod backend;
+mod chat;
 mod edge;
 mod files;
 mod limits;
 mod properties;
 mod rate_limits;
+mod sockets;
 mod support;
