@@ -18,6 +18,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router, middleware};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -89,6 +90,13 @@ pub async fn serve(
     tokio::spawn(async move {
         closing.cancelled().await;
         io.close().await;
+    });
+    // Socket.IO writes small frames back to back (an ack, then the room's event): without
+    // TCP_NODELAY the second waits for the client's delayed ACK, some 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
     });
     axum::serve(
         listener,
