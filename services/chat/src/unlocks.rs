@@ -9,6 +9,7 @@
 
 use rentory_events::{Delivered, Handler, HandlerError};
 use rentory_proto::events::v1::{TransactionRefunded, TransactionSucceeded};
+use rentory_proto::prost_types::Timestamp;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -42,26 +43,80 @@ pub struct Unlock {
     at: OffsetDateTime,
 }
 
-impl Unlock {
-    fn read(
-        transaction_id: &str,
-        payer_id: &str,
-        property_id: Option<&str>,
-        reference: String,
-        at: Option<&rentory_proto::prost_types::Timestamp>,
-    ) -> Result<Self, HandlerError> {
+/// What the succeeded and refunded events both say about a payment.
+struct Payment {
+    kind: String,
+    transaction_id: String,
+    payer_id: String,
+    property_id: Option<String>,
+    reference: String,
+    at: Option<Timestamp>,
+}
+
+impl From<TransactionSucceeded> for Payment {
+    fn from(e: TransactionSucceeded) -> Self {
+        let TransactionSucceeded {
+            transaction_id,
+            reference,
+            r#type,
+            payer_id,
+            property_id,
+            at,
+            ..
+        } = e;
+        Self {
+            kind: r#type,
+            transaction_id,
+            payer_id,
+            property_id,
+            reference,
+            at,
+        }
+    }
+}
+
+impl From<TransactionRefunded> for Payment {
+    fn from(e: TransactionRefunded) -> Self {
+        let TransactionRefunded {
+            transaction_id,
+            reference,
+            r#type,
+            payer_id,
+            property_id,
+            at,
+            ..
+        } = e;
+        Self {
+            kind: r#type,
+            transaction_id,
+            payer_id,
+            property_id,
+            reference,
+            at,
+        }
+    }
+}
+
+impl TryFrom<Payment> for Unlock {
+    type Error = HandlerError;
+
+    fn try_from(p: Payment) -> Result<Self, HandlerError> {
         let id = |text: &str, what: &str| {
             Uuid::parse_str(text)
                 .map_err(|_| HandlerError::permanent(format!("unlock names no valid {what}")))
         };
-        let property =
-            property_id.ok_or_else(|| HandlerError::permanent("unlock names no property"))?;
+        let property = p
+            .property_id
+            .as_deref()
+            .ok_or_else(|| HandlerError::permanent("unlock names no property"))?;
         Ok(Self {
-            transaction_id: id(transaction_id, "transaction")?,
-            tenant_id: id(payer_id, "payer")?,
+            transaction_id: id(&p.transaction_id, "transaction")?,
+            tenant_id: id(&p.payer_id, "payer")?,
             property_id: id(property, "property")?,
-            reference,
-            at: at
+            reference: p.reference,
+            at: p
+                .at
+                .as_ref()
                 .and_then(rentory_proto::offset_date_time)
                 .unwrap_or_else(OffsetDateTime::now_utc),
         })
@@ -72,35 +127,23 @@ impl Handler for ContactUnlocks {
     type Effect = Change;
 
     async fn prepare(&self, event: &Delivered) -> Result<Change, HandlerError> {
-        match event.subject.as_str() {
-            TRANSACTION_SUCCEEDED => {
-                let paid: TransactionSucceeded = event.decode()?;
-                if paid.r#type != CONTACT_UNLOCK {
-                    return Ok(Change::Ignored);
-                }
-                Ok(Change::Unlocked(Unlock::read(
-                    &paid.transaction_id,
-                    &paid.payer_id,
-                    paid.property_id.as_deref(),
-                    paid.reference,
-                    paid.at.as_ref(),
-                )?))
-            }
-            TRANSACTION_REFUNDED => {
-                let refunded: TransactionRefunded = event.decode()?;
-                if refunded.r#type != CONTACT_UNLOCK {
-                    return Ok(Change::Ignored);
-                }
-                Ok(Change::Refunded(Unlock::read(
-                    &refunded.transaction_id,
-                    &refunded.payer_id,
-                    refunded.property_id.as_deref(),
-                    refunded.reference,
-                    refunded.at.as_ref(),
-                )?))
-            }
-            _ => Ok(Change::Ignored),
+        let (payment, refunded) = match event.subject.as_str() {
+            TRANSACTION_SUCCEEDED => (
+                Payment::from(event.decode::<TransactionSucceeded>()?),
+                false,
+            ),
+            TRANSACTION_REFUNDED => (Payment::from(event.decode::<TransactionRefunded>()?), true),
+            _ => return Ok(Change::Ignored),
+        };
+        if payment.kind != CONTACT_UNLOCK {
+            return Ok(Change::Ignored);
         }
+        let unlock = Unlock::try_from(payment)?;
+        Ok(if refunded {
+            Change::Refunded(unlock)
+        } else {
+            Change::Unlocked(unlock)
+        })
     }
 
     async fn apply(

@@ -23,6 +23,22 @@ fn paid(tenant: Uuid, property: Uuid, transaction: Uuid, kind: &str) -> Transact
     }
 }
 
+/// Staff refunding `payment`.
+fn refunded(payment: TransactionSucceeded) -> TransactionRefunded {
+    TransactionRefunded {
+        transaction_id: payment.transaction_id,
+        reference: payment.reference,
+        r#type: payment.r#type,
+        payer_id: payment.payer_id,
+        property_id: payment.property_id,
+        lease_id: payment.lease_id,
+        amount_kobo: payment.amount_kobo,
+        actor_id: Uuid::now_v7().to_string(),
+        reason: "duplicate charge".into(),
+        at: None,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contacts_are_masked_for_everyone_until_the_unlock_then_again_after_a_refund() {
     let app = TestApp::spawn().await;
@@ -125,19 +141,7 @@ async fn contacts_are_masked_for_everyone_until_the_unlock_then_again_after_a_re
     app.publish_event("rentory.payments.transaction.succeeded", &unlock)
         .await;
 
-    let refund = TransactionRefunded {
-        transaction_id: transaction.to_string(),
-        reference: unlock.reference.clone(),
-        r#type: "CONTACT_UNLOCK".into(),
-        payer_id: chat.tenant.id.to_string(),
-        property_id: Some(chat.property_id.to_string()),
-        lease_id: None,
-        amount_kobo: 500_000,
-        actor_id: Uuid::now_v7().to_string(),
-        reason: "duplicate charge".into(),
-        at: None,
-    };
-    app.publish_event("rentory.payments.transaction.refunded", &refund)
+    app.publish_event("rentory.payments.transaction.refunded", &refunded(unlock))
         .await;
     app.wait_for_session(
         &chat.tenant,
@@ -167,30 +171,19 @@ async fn a_refund_seen_before_its_payment_still_wins() {
     let app = TestApp::spawn().await;
     let chat = app.chat().await;
     let transaction = Uuid::now_v7();
-    let refund = TransactionRefunded {
-        transaction_id: transaction.to_string(),
-        reference: "RTY-1".into(),
-        r#type: "CONTACT_UNLOCK".into(),
-        payer_id: chat.tenant.id.to_string(),
-        property_id: Some(chat.property_id.to_string()),
-        lease_id: None,
-        amount_kobo: 500_000,
-        actor_id: Uuid::now_v7().to_string(),
-        reason: "refunded".into(),
-        at: None,
-    };
-    app.publish_event("rentory.payments.transaction.refunded", &refund)
-        .await;
+    let payment = paid(
+        chat.tenant.id,
+        chat.property_id,
+        transaction,
+        "CONTACT_UNLOCK",
+    );
     app.publish_event(
-        "rentory.payments.transaction.succeeded",
-        &paid(
-            chat.tenant.id,
-            chat.property_id,
-            transaction,
-            "CONTACT_UNLOCK",
-        ),
+        "rentory.payments.transaction.refunded",
+        &refunded(payment.clone()),
     )
     .await;
+    app.publish_event("rentory.payments.transaction.succeeded", &payment)
+        .await;
     rentory_testkit::wait_until(EVENTUALLY, "both events to be handled", || async {
         app.count("SELECT count(*) FROM chat.processed_events")
             .await
