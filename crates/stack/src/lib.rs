@@ -12,8 +12,9 @@ use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 use tokio::task::JoinSet;
 
-/// The gateway's rate limits, for [`Tuning::rate_limits`].
-pub use gateway::{Limit, RateLimits};
+/// The gateway's rate limits, for [`Tuning::rate_limits`], and its Socket.IO limits, for
+/// [`Tuning::socket`].
+pub use gateway::{Limit, RateLimits, SocketSettings};
 
 /// The secrets a deployment keeps in Secret Manager; locally they are generated once and
 /// kept under `.local/` (see `main.rs`) or made fresh per test.
@@ -60,6 +61,8 @@ pub struct Tuning {
     pub rate_limits: RateLimits,
     /// Nearest listings ranked per discovery window.
     pub discover_window: u32,
+    /// The gateway's Socket.IO limits (event budget, payload cap, revocation checks).
+    pub socket: SocketSettings,
 }
 
 impl Default for Tuning {
@@ -77,6 +80,7 @@ impl Default for Tuning {
             max_upload_bytes: 5 * 1024 * 1024,
             rate_limits: RateLimits::default(),
             discover_window: listings::DEFAULT_DISCOVER_WINDOW,
+            socket: SocketSettings::default(),
         }
     }
 }
@@ -116,6 +120,9 @@ pub struct RunningStack {
     pub kyc_addr: SocketAddr,
     pub ai_addr: SocketAddr,
     pub listings_addr: SocketAddr,
+    pub chat_addr: SocketAddr,
+    /// The first gateway's settings, for more instances of it ([`RunningStack::start_gateway`]).
+    gateway_config: gateway::Config,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
 }
@@ -146,6 +153,28 @@ impl RunningStack {
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
+
+    /// Starts another gateway instance on `addr` (`127.0.0.1:0` for any port) in front of the
+    /// same services, Redis and NATS, as a second Cloud Run instance would be; answers its
+    /// URL. Chat rooms span instances through NATS. It stops with the stack.
+    pub async fn start_gateway(&mut self, addr: SocketAddr) -> Result<String, StackError> {
+        let listener = grpc::bind(addr).await?;
+        let addr = local_addr(&listener)?;
+        let config = gateway::Config {
+            port: addr.port(),
+            ..self.gateway_config.clone()
+        };
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            (
+                "gateway",
+                gateway::serve(config, listener, shutdown)
+                    .await
+                    .map_err(|e| rentory_runtime::error_chain(&e)),
+            )
+        });
+        Ok(format!("http://{addr}"))
+    }
 }
 
 pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
@@ -156,11 +185,13 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let kyc_listener = grpc::bind(loopback).await?;
     let ai_listener = grpc::bind(loopback).await?;
     let listings_listener = grpc::bind(loopback).await?;
+    let chat_listener = grpc::bind(loopback).await?;
     let gateway_listener = grpc::bind(options.gateway_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
     let kyc_addr = local_addr(&kyc_listener)?;
     let ai_addr = local_addr(&ai_listener)?;
     let listings_addr = local_addr(&listings_listener)?;
+    let chat_addr = local_addr(&chat_listener)?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let gateway_url = format!("http://{gateway_addr}");
 
@@ -243,6 +274,17 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             photos_public_url.clone(),
         )
     };
+    let chat_config = chat::Config {
+        token_settings: t.tokens.clone(),
+        port: chat_addr.port(),
+        ..chat::Config::local(
+            options.database_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+            format!("http://{listings_addr}"),
+            format!("http://{identity_addr}"),
+        )
+    };
     let gateway_config = gateway::Config {
         port: gateway_addr.port(),
         redis_url: SecretString::from(options.redis_url.clone()),
@@ -250,6 +292,9 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         kyc_url: format!("http://{kyc_addr}"),
         ai_url: format!("http://{ai_addr}"),
         listings_url: format!("http://{listings_addr}"),
+        chat_url: format!("http://{chat_addr}"),
+        nats_url: options.nats_url.clone(),
+        socket: t.socket,
         photos: Some(gateway::LocalPhotos {
             bucket_url: photos_bucket_url,
             public_base: photos_public_url.clone(),
@@ -310,8 +355,18 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let s = shutdown.clone();
     tasks.spawn(async move {
         (
+            "chat",
+            chat::serve(chat_config, chat_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
+    let s = shutdown.clone();
+    let first_gateway = gateway_config.clone();
+    tasks.spawn(async move {
+        (
             "gateway",
-            gateway::serve(gateway_config, gateway_listener, s)
+            gateway::serve(first_gateway, gateway_listener, s)
                 .await
                 .map_err(|e| rentory_runtime::error_chain(&e)),
         )
@@ -322,6 +377,8 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         kyc_addr,
         ai_addr,
         listings_addr,
+        chat_addr,
+        gateway_config,
         shutdown,
         tasks,
     })
