@@ -193,7 +193,7 @@ impl Hub {
     /// The handshake: a token that checks out, of a session that is not revoked. The caller
     /// is kept in the socket's extensions for its events.
     async fn authenticate(
-        &self,
+        self: &Arc<Self>,
         socket: &SocketRef,
         auth: Option<Value>,
     ) -> Result<(), HandshakeRefused> {
@@ -208,22 +208,15 @@ impl Hub {
         let user_agent = Forward::user_agent_of(&parts.headers);
         let caller = Caller::authenticate(&self.state, auth, client_ip, user_agent).await?;
         socket.extensions.insert(Arc::new(caller));
+        // Here, not in the connect handler: socketioxide sends CONNECT before it spawns that
+        // handler, so a client emitting `join` the moment it is connected could be faster
+        // than handlers registered there, and its event would be dropped without an ack.
+        // This middleware runs before CONNECT is sent.
+        self.listen(socket);
         Ok(())
     }
 
-    fn connected(self: Arc<Self>, socket: SocketRef) {
-        let Some(caller) = socket.extensions.get::<Arc<Caller>>() else {
-            // Only reachable if the handshake middleware did not run.
-            tracing::error!(socket_id = %socket.id, "socket without a caller; disconnected");
-            let _ = socket.disconnect();
-            return;
-        };
-        tracing::info!(
-            socket_id = %socket.id,
-            user_id = %caller.claims.sub,
-            transport = ?socket.transport_type(),
-            "socket connected"
-        );
+    fn listen(self: &Arc<Self>, socket: &SocketRef) {
         for name in EVENTS {
             let hub = self.clone();
             socket.on(
@@ -249,6 +242,21 @@ impl Hub {
             let hub = hub.clone();
             async move { hub.disconnected(&socket, reason) }
         });
+    }
+
+    fn connected(self: Arc<Self>, socket: SocketRef) {
+        let Some(caller) = socket.extensions.get::<Arc<Caller>>() else {
+            // Only reachable if the handshake middleware did not run.
+            tracing::error!(socket_id = %socket.id, "socket without a caller; disconnected");
+            let _ = socket.disconnect();
+            return;
+        };
+        tracing::info!(
+            socket_id = %socket.id,
+            user_id = %caller.claims.sub,
+            transport = ?socket.transport_type(),
+            "socket connected"
+        );
         tokio::spawn(caller::watch_session(self.state.clone(), socket, caller));
     }
 
