@@ -33,22 +33,15 @@ async fn sequential_sends_are_timed() {
             .unwrap();
         took.push(started.elapsed());
     }
-    took.sort();
-    let pick = |q: f64| took[((took.len() as f64 * q) as usize).min(took.len() - 1)];
-    let mean = took.iter().sum::<Duration>() / took.len() as u32;
-    println!(
-        "SendMessage x{SENDS} sequential ({} build): p50 {:?}, p90 {:?}, p99 {:?}, max {:?}, mean {:?}",
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        pick(0.50),
-        pick(0.90),
-        pick(0.99),
-        took[took.len() - 1],
-        mean,
-    );
+    report("SendMessage", took);
+    // For scale: a call that verifies the token and reads one row.
+    let mut took = Vec::with_capacity(SENDS);
+    for _ in 0..SENDS {
+        let started = Instant::now();
+        app.get(&chat.tenant, chat.id()).await.unwrap();
+        took.push(started.elapsed());
+    }
+    report("GetSession", took);
     // Every send reached the room.
     for _ in 0..50 + SENDS {
         room.next_message().await;
@@ -58,4 +51,24 @@ async fn sequential_sends_are_timed() {
         (50 + SENDS) as i64
     );
     app.stop().await;
+}
+
+fn report(what: &str, mut took: Vec<Duration>) {
+    took.sort();
+    let pick = |q: f64| took[((took.len() as f64 * q) as usize).min(took.len() - 1)];
+    let mean = took.iter().sum::<Duration>() / took.len() as u32;
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "{what} x{} sequential ({build} build): p50 {:?}, p90 {:?}, p99 {:?}, max {:?}, mean {:?}",
+        took.len(),
+        pick(0.50),
+        pick(0.90),
+        pick(0.99),
+        took[took.len() - 1],
+        mean,
+    );
 }
