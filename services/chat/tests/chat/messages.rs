@@ -469,3 +469,57 @@ async fn a_guide_changed_behind_the_cache_is_noticed_before_anything_is_written(
     assert_eq!(contents, ["hello, I am your guide", "I am taking over"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_takes_its_place_in_the_order_only_once_it_holds_the_session() {
+    let app = TestApp::spawn().await;
+    let chat = app.chat().await;
+    app.send(&chat.tenant, chat.id(), "first", "")
+        .await
+        .unwrap();
+
+    // Another writer holds the session (as a send in flight on another instance does).
+    let mut other = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM chat.chat_sessions WHERE id = $1 FOR UPDATE")
+        .bind(uuid(chat.id()))
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let waiting = app.send(&chat.landlord, chat.id(), "waited for the session", "");
+    let finish_other = async {
+        rentory_testkit::wait_until(EVENTUALLY, "the send to wait for the session", || async {
+            app.count(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await
+                == 1
+        })
+        .await
+        .unwrap();
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO chat.messages (id, session_id, sender_id, sender_role, content) \
+             VALUES ($1, $2, $3, 'TENANT', 'committed first')",
+        )
+        .bind(id)
+        .bind(uuid(chat.id()))
+        .bind(chat.tenant.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+        other.commit().await.unwrap();
+        id
+    };
+    let (waited, committed_first) = tokio::join!(waiting, finish_other);
+    let waited = waited.unwrap();
+    // Order follows commits: a reader that saw the waiting message cannot miss the other.
+    let order: Vec<String> = app
+        .transcript(&chat.tenant, chat.id())
+        .await
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(order[1..], [committed_first.to_string(), waited.id]);
+    app.stop().await;
+}
