@@ -53,49 +53,26 @@ struct Payment {
     at: Option<Timestamp>,
 }
 
-impl From<TransactionSucceeded> for Payment {
-    fn from(e: TransactionSucceeded) -> Self {
-        let TransactionSucceeded {
-            transaction_id,
-            reference,
-            r#type,
-            payer_id,
-            property_id,
-            at,
-            ..
-        } = e;
-        Self {
-            kind: r#type,
-            transaction_id,
-            payer_id,
-            property_id,
-            reference,
-            at,
+/// Both events carry these fields under the same names.
+macro_rules! payment_from {
+    ($event:ty) => {
+        impl From<$event> for Payment {
+            fn from(e: $event) -> Self {
+                Self {
+                    kind: e.r#type,
+                    transaction_id: e.transaction_id,
+                    payer_id: e.payer_id,
+                    property_id: e.property_id,
+                    reference: e.reference,
+                    at: e.at,
+                }
+            }
         }
-    }
+    };
 }
 
-impl From<TransactionRefunded> for Payment {
-    fn from(e: TransactionRefunded) -> Self {
-        let TransactionRefunded {
-            transaction_id,
-            reference,
-            r#type,
-            payer_id,
-            property_id,
-            at,
-            ..
-        } = e;
-        Self {
-            kind: r#type,
-            transaction_id,
-            payer_id,
-            property_id,
-            reference,
-            at,
-        }
-    }
-}
+payment_from!(TransactionSucceeded);
+payment_from!(TransactionRefunded);
 
 impl TryFrom<Payment> for Unlock {
     type Error = HandlerError;

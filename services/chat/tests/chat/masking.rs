@@ -67,12 +67,7 @@ async fn contacts_are_masked_for_everyone_until_the_unlock_then_again_after_a_re
     assert_eq!(room.next_message().await.content, CONTACT);
 
     for viewer in [&chat.tenant, &chat.landlord, &support] {
-        let shown: Vec<String> = app
-            .transcript(viewer, chat.id())
-            .await
-            .into_iter()
-            .map(|m| m.content)
-            .collect();
+        let shown = app.contents(viewer, chat.id()).await;
         assert_eq!(shown, [MASKED, MASKED, CONTACT]);
     }
     // Stored whole.
@@ -123,12 +118,7 @@ async fn contacts_are_masked_for_everyone_until_the_unlock_then_again_after_a_re
         4
     );
     for viewer in [&chat.tenant, &chat.landlord] {
-        let shown: Vec<String> = app
-            .transcript(viewer, chat.id())
-            .await
-            .into_iter()
-            .map(|m| m.content)
-            .collect();
+        let shown = app.contents(viewer, chat.id()).await;
         assert_eq!(shown, [CONTACT, CONTACT, CONTACT]);
     }
     let after_unlock = app
@@ -150,12 +140,7 @@ async fn contacts_are_masked_for_everyone_until_the_unlock_then_again_after_a_re
         |s| !s.contact_unlocked,
     )
     .await;
-    let shown: Vec<String> = app
-        .transcript(&chat.tenant, chat.id())
-        .await
-        .into_iter()
-        .map(|m| m.content)
-        .collect();
+    let shown = app.contents(&chat.tenant, chat.id()).await;
     assert_eq!(shown, [MASKED, MASKED, CONTACT, MASKED]);
     assert_eq!(
         app.count("SELECT count(*) FROM chat.contact_unlocks WHERE refunded_at IS NULL")

@@ -460,12 +460,7 @@ async fn a_guide_changed_behind_the_cache_is_noticed_before_anything_is_written(
     reassign(first.id).await.unwrap();
     // Allowed on what it remembers, the replaced guide writes nothing.
     assert_no_session(app.send(&second, chat.id(), "still here?", "").await);
-    let contents: Vec<String> = app
-        .transcript(&chat.tenant, chat.id())
-        .await
-        .into_iter()
-        .map(|m| m.content)
-        .collect();
+    let contents = app.contents(&chat.tenant, chat.id()).await;
     assert_eq!(contents, ["hello, I am your guide", "I am taking over"]);
     app.stop().await;
 }

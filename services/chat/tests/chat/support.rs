@@ -278,6 +278,12 @@ impl TestApp {
         page.messages.into_iter().rev().collect()
     }
 
+    /// What `user` reads in the session, oldest first.
+    pub async fn contents(&self, user: &User, session_id: &str) -> Vec<String> {
+        let transcript = self.transcript(user, session_id).await;
+        transcript.into_iter().map(|m| m.content).collect()
+    }
+
     pub async fn mark_read(
         &self,
         user: &User,
