@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test should panic
 
 mod auth;
+mod chat;
 mod concierge;
 mod journey;
 mod kyc;

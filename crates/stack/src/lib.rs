@@ -19,8 +19,9 @@ use secrecy::SecretString;
 use tokio::task::JoinSet;
 use url::Url;
 
-/// The gateway's rate limits, for [`Tuning::rate_limits`].
-pub use gateway::{Limit, RateLimits};
+/// The gateway's rate limits, for [`Tuning::rate_limits`], and its Socket.IO limits, for
+/// [`Tuning::socket`].
+pub use gateway::{Limit, RateLimits, SocketSettings};
 
 /// The secrets a deployment keeps in Secret Manager; locally they are generated once and
 /// kept under `.local/` (see `main.rs`) or made fresh per test.
@@ -86,6 +87,8 @@ pub struct Tuning {
     pub paystack: Option<PaystackSettings>,
     /// How often payments sweeps pending transactions and unprocessed webhooks.
     pub payments_reconcile_interval: Duration,
+    /// The gateway's Socket.IO limits (event budget, payload cap, revocation checks).
+    pub socket: SocketSettings,
 }
 
 impl Default for Tuning {
@@ -105,6 +108,7 @@ impl Default for Tuning {
             discover_window: listings::DEFAULT_DISCOVER_WINDOW,
             paystack: None,
             payments_reconcile_interval: Duration::from_secs(30),
+            socket: SocketSettings::default(),
         }
     }
 }
@@ -149,6 +153,9 @@ pub struct RunningStack {
     pub payments_addr: SocketAddr,
     /// The local checkout simulator's base URL, when it runs (no Paystack settings).
     pub checkout_url: Option<String>,
+    pub chat_addr: SocketAddr,
+    /// The first gateway's settings, for more instances of it ([`RunningStack::start_gateway`]).
+    gateway_config: gateway::Config,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
 }
@@ -179,6 +186,28 @@ impl RunningStack {
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
+
+    /// Starts another gateway instance on `addr` (`127.0.0.1:0` for any port) in front of the
+    /// same services, Redis and NATS, as a second Cloud Run instance would be; answers its
+    /// URL. Chat rooms span instances through NATS. It stops with the stack.
+    pub async fn start_gateway(&mut self, addr: SocketAddr) -> Result<String, StackError> {
+        let listener = grpc::bind(addr).await?;
+        let addr = local_addr(&listener)?;
+        let config = gateway::Config {
+            port: addr.port(),
+            ..self.gateway_config.clone()
+        };
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            (
+                "gateway",
+                gateway::serve(config, listener, shutdown)
+                    .await
+                    .map_err(|e| rentory_runtime::error_chain(&e)),
+            )
+        });
+        Ok(format!("http://{addr}"))
+    }
 }
 
 pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
@@ -190,12 +219,14 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let ai_listener = grpc::bind(loopback).await?;
     let listings_listener = grpc::bind(loopback).await?;
     let payments_listener = grpc::bind(loopback).await?;
+    let chat_listener = grpc::bind(loopback).await?;
     let gateway_listener = grpc::bind(options.gateway_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
     let kyc_addr = local_addr(&kyc_listener)?;
     let ai_addr = local_addr(&ai_listener)?;
     let listings_addr = local_addr(&listings_listener)?;
     let payments_addr = local_addr(&payments_listener)?;
+    let chat_addr = local_addr(&chat_listener)?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let gateway_url = format!("http://{gateway_addr}");
     let url = |text: &str| Url::parse(text).map_err(|e| StackError::Url(format!("{text}: {e}")));
@@ -319,6 +350,17 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             &gateway_url,
         )?
     };
+    let chat_config = chat::Config {
+        token_settings: t.tokens.clone(),
+        port: chat_addr.port(),
+        ..chat::Config::local(
+            options.database_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+            format!("http://{listings_addr}"),
+            format!("http://{identity_addr}"),
+        )
+    };
     let gateway_config = gateway::Config {
         port: gateway_addr.port(),
         redis_url: SecretString::from(options.redis_url.clone()),
@@ -327,6 +369,9 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         ai_url: format!("http://{ai_addr}"),
         listings_url: format!("http://{listings_addr}"),
         payments_url: format!("http://{payments_addr}"),
+        chat_url: format!("http://{chat_addr}"),
+        nats_url: options.nats_url.clone(),
+        socket: t.socket,
         photos: Some(gateway::LocalPhotos {
             bucket_url: photos_bucket_url,
             public_base: photos_public_url.clone(),
@@ -393,6 +438,15 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
                 .map_err(|e| rentory_runtime::error_chain(&e)),
         )
     });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "chat",
+            chat::serve(chat_config, chat_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
     if let Some((listener, config)) = simulator {
         let s = shutdown.clone();
         tasks.spawn(async move {
@@ -405,10 +459,11 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         });
     }
     let s = shutdown.clone();
+    let first_gateway = gateway_config.clone();
     tasks.spawn(async move {
         (
             "gateway",
-            gateway::serve(gateway_config, gateway_listener, s)
+            gateway::serve(first_gateway, gateway_listener, s)
                 .await
                 .map_err(|e| rentory_runtime::error_chain(&e)),
         )
@@ -421,6 +476,8 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         listings_addr,
         payments_addr,
         checkout_url,
+        chat_addr,
+        gateway_config,
         shutdown,
         tasks,
     })

@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
     println!("Rentory is up: {url}");
     println!("  API docs:    {url}/docs  (OpenAPI at {url}/openapi.json)");
     println!("  readiness:   {url}/readyz");
+    println!("  live chat:   Socket.IO at {url}/socket.io/, namespace /chat, auth {{token}}");
     println!("  first admin: make admin EMAIL=... PASSWORD=... PIN=...");
     match &stack.checkout_url {
         Some(checkout) => println!(

@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod chat;
 pub mod concierge;
 pub mod files;
 pub mod kyc;
@@ -66,6 +67,11 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
             payments::set_payout_account,
             payments::get_payout_account
         ))
+        .routes(routes!(chat::open_session, chat::list_sessions))
+        .routes(routes!(chat::get_session))
+        .routes(routes!(chat::history, chat::send_message))
+        .routes(routes!(chat::mark_read))
+        .routes(routes!(chat::assign_guide))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
     // Paystack's raw bytes, signature-checked by payments; no bearer token, no rate limit
     // (Paystack retries what is refused).

@@ -78,6 +78,7 @@ async fn readyz_is_503_naming_the_services_that_are_down() {
     assert_eq!(body["checks"]["kyc"], "down");
     assert_eq!(body["checks"]["listings"], "down");
     assert_eq!(body["checks"]["payments"], "down");
+    assert_eq!(body["checks"]["chat"], "down");
     assert_eq!(
         body["checks"]["redis"], "up",
         "Redis must run at 127.0.0.1:6379"
@@ -135,6 +136,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/payments/payout-account"),
     ("get", "/payments/callback"),
     ("post", "/webhooks/paystack"),
+    ("post", "/chat/sessions"),
+    ("get", "/chat/sessions"),
+    ("get", "/chat/sessions/{id}"),
+    ("get", "/chat/sessions/{id}/messages"),
+    ("post", "/chat/sessions/{id}/messages"),
+    ("post", "/chat/sessions/{id}/read"),
+    ("post", "/chat/sessions/{id}/guide"),
     ("get", "/files/{bucket}/{key}"),
     ("get", "/photos/{key}"),
     ("get", "/healthz"),
@@ -235,6 +243,7 @@ async fn a_real_listener_serves_and_drains_on_shutdown() {
     config.ai_url = dead_url().await;
     config.listings_url = dead_url().await;
     config.payments_url = dead_url().await;
+    config.chat_url = dead_url().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
