@@ -13,6 +13,7 @@ help:
 	@echo "make bench         release build; gateway latency and throughput per route, as ratios to /healthz;"
 	@echo "                   then discover latency at 1/8/32 clients over 100k seeded listings beside the bare PostGIS query"
 	@echo "                   (RENTORY_BENCH_LISTINGS=1000000 make bench for the 1M run)"
+	@echo "                   then chat delivery: 1,000 Socket.IO clients over two gateways at 1,000 msg/s beside bare NATS and a bare Socket.IO echo"
 	@echo "make lint          cargo fmt --check and cargo clippy -D warnings"
 	@echo "make fmt           cargo fmt --all"
 	@echo "make sqlx-prepare  regenerate .sqlx/ after changing a query or a migration"
@@ -42,9 +43,10 @@ test: bootstrap
 	@$(ENV) cargo test --workspace
 
 # Release build of a whole stack per run; prints tables (tests/bench/gateway.rs, then
-# tests/bench/discover.rs with RENTORY_BENCH_LISTINGS seeded listings, default 100000).
+# tests/bench/discover.rs with RENTORY_BENCH_LISTINGS seeded listings, default 100000,
+# then tests/bench/chat.rs).
 bench: bootstrap
-	@$(ENV) cargo bench -p rentory-blackbox --bench gateway --bench discover
+	@$(ENV) cargo bench -p rentory-blackbox --bench gateway --bench discover --bench chat
 
 lint:
 	@$(ENV) cargo fmt --all -- --check --color "$${CARGO_TERM_COLOR:-auto}" && cargo clippy --workspace --all-targets -- -D warnings

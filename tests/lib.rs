@@ -60,6 +60,8 @@ impl TestStack {
             face_match_max_attempts: 2,
             face_match_backoff: Duration::from_millis(50),
             rate_limits: test_rate_limits(),
+            // Unsettled payments and unprocessed webhooks are swept again quickly.
+            payments_reconcile_interval: Duration::from_millis(500),
             ..Tuning::default()
         };
         tune(&mut tuning);
@@ -93,6 +95,12 @@ impl TestStack {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The local checkout simulator's base URL (it runs unless the test set Paystack
+    /// settings in its tuning).
+    pub fn checkout_url(&self) -> Option<&str> {
+        self.stack.as_ref().and_then(|s| s.checkout_url.as_deref())
     }
 
     pub async fn wait_ready(&self) -> anyhow::Result<()> {
@@ -588,4 +596,71 @@ pub fn analyze_form(
         form = form.part("photos", photo);
     }
     form
+}
+
+// --- chat: more gateway instances, Socket.IO clients, a landlord's listing ----------------
+
+pub use rentory_testkit::SocketIoClient;
+
+impl TestStack {
+    /// Starts another gateway instance in front of the same services (a second Cloud Run
+    /// instance), waits until it is ready with NATS connected, and answers its URL.
+    pub async fn start_gateway(&mut self) -> anyhow::Result<String> {
+        let stack = self.stack.as_mut().context("the stack was stopped")?;
+        let url = stack.start_gateway(([127, 0, 0, 1], 0).into()).await?;
+        self.wait_live(&url).await?;
+        Ok(url)
+    }
+
+    /// Waits until the gateway at `base` is ready and connected to NATS (live chat).
+    pub async fn wait_live(&self, base: &str) -> anyhow::Result<()> {
+        eventually(
+            Duration::from_secs(30),
+            "gateway ready with NATS",
+            || async {
+                let response = self.http.get(format!("{base}/readyz")).send().await?;
+                let status = response.status();
+                let body: Value = response.json().await?;
+                Ok(status == 200 && body["checks"]["nats"] == "up")
+            },
+        )
+        .await
+    }
+
+    /// A python-socketio client connected to the gateway at `base` with `account`'s token,
+    /// over WebSocket (`websocket_only`) or python-socketio's default (long-polling, then an
+    /// upgrade).
+    pub async fn socket(
+        &self,
+        base: &str,
+        account: &Account,
+        websocket_only: bool,
+    ) -> anyhow::Result<SocketIoClient> {
+        let transports: Option<&[&str]> = websocket_only.then_some(&["websocket"]);
+        let mut client = SocketIoClient::spawn(base, transports).await?;
+        client.connect(&account.access_token).await?;
+        Ok(client)
+    }
+
+    /// A listing of `landlord` (ACTIVE) in Yaba; its id.
+    pub async fn property_of(&self, landlord: &Account) -> anyhow::Result<String> {
+        let (status, property) = self
+            .post(
+                "/properties",
+                &landlord.access_token,
+                json!({"category": "RESIDENTIAL", "title": "2-bedroom flat in Yaba",
+                       "description": "Renovated, prepaid meter", "price_kobo": 250_000_000,
+                       "address": "12 Herbert Macaulay Way, Yaba, Lagos",
+                       "latitude": 6.5095, "longitude": 3.3711, "bedrooms": 2}),
+            )
+            .await?;
+        anyhow::ensure!(
+            status == 201,
+            "creating a listing answered {status}: {property}"
+        );
+        property["id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the listing has no id")
+    }
 }

@@ -665,12 +665,13 @@ async fn main() -> anyhow::Result<()> {
         bail!("need at least 2 clients and a positive rate");
     }
 
-    let stack = TestStack::start_with(|t| {
+    let mut stack = TestStack::start_with(|t| {
         // Every REST call and socket event charges the per-user budget: far above the run.
         t.rate_limits.api = Some(Limit::new(u32::MAX / 2, 60));
     })
     .await?;
     let second_gateway = stack.start_gateway().await?;
+    stack.wait_live(&stack.base).await?;
     let gateways = [stack.base.as_str(), second_gateway.as_str()];
     let shutdown = CancellationToken::new();
     let echo = start_echo_server(shutdown.clone()).await?;

@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test should panic
 
 mod auth;
+mod chat;
 mod concierge;
 mod journey;
 mod kyc;
 mod listings;
 mod outage;
+mod payments;
 mod rate_limits;
 mod tokens;

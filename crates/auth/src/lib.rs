@@ -11,7 +11,7 @@ pub mod revocation;
 mod roles;
 mod token;
 
-pub use actor::{Actor, AuthError, RequestContext, metadata};
+pub use actor::{Actor, AuthError, RequestContext, metadata, on_behalf};
 pub use keys::{KeyError, SigningKeyPair};
 pub use roles::{Capability, ParseEnumError, Role, StaffPosition, UserStatus};
 pub use token::{Claims, IssuedToken, TokenError, TokenIssuer, TokenSettings, TokenVerifier};

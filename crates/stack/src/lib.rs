@@ -1,19 +1,27 @@
 //! The whole stack in one process: every service is started through its own `serve`, on
 //! its own loopback port, and they still talk to each other over gRPC and NATS exactly as
 //! separate Cloud Run services do. `make run` and the black-box tests use this.
+//!
+//! Payments always uses its real Paystack client. Without Paystack settings
+//! ([`Tuning::paystack`] `None`, the default) the stack also runs the local checkout
+//! simulator on a loopback port, with its documented development key, sending its signed
+//! webhooks to the gateway's `/webhooks/paystack` like Paystack would.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rentory_auth::{SigningKeyPair, TokenSettings};
+use rentory_checkout_simulator::{DEV_SECRET_KEY, SimulatorConfig};
 use rentory_runtime::{CancellationToken, grpc};
 use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 use tokio::task::JoinSet;
+use url::Url;
 
-/// The gateway's rate limits, for [`Tuning::rate_limits`].
-pub use gateway::{Limit, RateLimits};
+/// The gateway's rate limits, for [`Tuning::rate_limits`], and its Socket.IO limits, for
+/// [`Tuning::socket`].
+pub use gateway::{Limit, RateLimits, SocketSettings};
 
 /// The secrets a deployment keeps in Secret Manager; locally they are generated once and
 /// kept under `.local/` (see `main.rs`) or made fresh per test.
@@ -40,6 +48,21 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+/// Where payments finds Paystack (or any Paystack-compatible server) and its key.
+#[derive(Clone)]
+pub struct PaystackSettings {
+    pub base_url: Url,
+    pub secret_key: SecretString,
+}
+
+impl std::fmt::Debug for PaystackSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaystackSettings")
+            .field("base_url", &self.base_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Knobs tests turn (short TTLs, fast retries); `Default` is what `make run` uses.
 #[derive(Debug, Clone)]
 pub struct Tuning {
@@ -60,6 +83,12 @@ pub struct Tuning {
     pub rate_limits: RateLimits,
     /// Nearest listings ranked per discovery window.
     pub discover_window: u32,
+    /// Paystack for payments; `None` runs the local checkout simulator instead.
+    pub paystack: Option<PaystackSettings>,
+    /// How often payments sweeps pending transactions and unprocessed webhooks.
+    pub payments_reconcile_interval: Duration,
+    /// The gateway's Socket.IO limits (event budget, payload cap, revocation checks).
+    pub socket: SocketSettings,
 }
 
 impl Default for Tuning {
@@ -77,6 +106,9 @@ impl Default for Tuning {
             max_upload_bytes: 5 * 1024 * 1024,
             rate_limits: RateLimits::default(),
             discover_window: listings::DEFAULT_DISCOVER_WINDOW,
+            paystack: None,
+            payments_reconcile_interval: Duration::from_secs(30),
+            socket: SocketSettings::default(),
         }
     }
 }
@@ -102,6 +134,8 @@ pub enum StackError {
     Grpc(#[from] grpc::ServeError),
     #[error("invalid URL: {0}")]
     Url(String),
+    #[error(transparent)]
+    Config(#[from] rentory_runtime::config::ConfigError),
     #[error("could not prepare {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -116,6 +150,12 @@ pub struct RunningStack {
     pub kyc_addr: SocketAddr,
     pub ai_addr: SocketAddr,
     pub listings_addr: SocketAddr,
+    pub payments_addr: SocketAddr,
+    /// The local checkout simulator's base URL, when it runs (no Paystack settings).
+    pub checkout_url: Option<String>,
+    pub chat_addr: SocketAddr,
+    /// The first gateway's settings, for more instances of it ([`RunningStack::start_gateway`]).
+    gateway_config: gateway::Config,
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
 }
@@ -146,6 +186,28 @@ impl RunningStack {
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
+
+    /// Starts another gateway instance on `addr` (`127.0.0.1:0` for any port) in front of the
+    /// same services, Redis and NATS, as a second Cloud Run instance would be; answers its
+    /// URL. Chat rooms span instances through NATS. It stops with the stack.
+    pub async fn start_gateway(&mut self, addr: SocketAddr) -> Result<String, StackError> {
+        let listener = grpc::bind(addr).await?;
+        let addr = local_addr(&listener)?;
+        let config = gateway::Config {
+            port: addr.port(),
+            ..self.gateway_config.clone()
+        };
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            (
+                "gateway",
+                gateway::serve(config, listener, shutdown)
+                    .await
+                    .map_err(|e| rentory_runtime::error_chain(&e)),
+            )
+        });
+        Ok(format!("http://{addr}"))
+    }
 }
 
 pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
@@ -156,13 +218,43 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let kyc_listener = grpc::bind(loopback).await?;
     let ai_listener = grpc::bind(loopback).await?;
     let listings_listener = grpc::bind(loopback).await?;
+    let payments_listener = grpc::bind(loopback).await?;
+    let chat_listener = grpc::bind(loopback).await?;
     let gateway_listener = grpc::bind(options.gateway_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
     let kyc_addr = local_addr(&kyc_listener)?;
     let ai_addr = local_addr(&ai_listener)?;
     let listings_addr = local_addr(&listings_listener)?;
+    let payments_addr = local_addr(&payments_listener)?;
+    let chat_addr = local_addr(&chat_listener)?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let gateway_url = format!("http://{gateway_addr}");
+    let url = |text: &str| Url::parse(text).map_err(|e| StackError::Url(format!("{text}: {e}")));
+    // No Paystack settings: the simulator stands in, reached by payments' real client.
+    let simulator = match &options.tuning.paystack {
+        Some(_) => None,
+        None => {
+            let listener = grpc::bind(loopback).await?;
+            let public_url = url(&format!("http://{}", local_addr(&listener)?))?;
+            let config = SimulatorConfig {
+                secret_key: SecretString::from(DEV_SECRET_KEY),
+                webhook_url: url(&format!("{gateway_url}/webhooks/paystack"))?,
+                public_url,
+            };
+            Some((listener, config))
+        }
+    };
+    let paystack = match (&options.tuning.paystack, &simulator) {
+        (Some(settings), _) => settings.clone(),
+        (None, Some((_, config))) => PaystackSettings {
+            base_url: config.public_url.clone(),
+            secret_key: config.secret_key.clone(),
+        },
+        (None, None) => return Err(StackError::Url("no Paystack and no simulator".into())),
+    };
+    let checkout_url = simulator
+        .as_ref()
+        .map(|(_, config)| config.public_url.as_str().trim_end_matches('/').to_owned());
 
     let keys = SigningKeyPair::from_private_pem(options.secrets.jwt_private_key.clone())?;
     let kyc_dir = options.data_dir.join("kyc");
@@ -243,6 +335,32 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             photos_public_url.clone(),
         )
     };
+    let payments_config = payments::Config {
+        token_settings: t.tokens.clone(),
+        reconcile_interval: t.payments_reconcile_interval,
+        port: payments_addr.port(),
+        ..payments::Config::local(
+            options.database_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+            paystack.base_url,
+            paystack.secret_key,
+            format!("http://{identity_addr}"),
+            format!("http://{listings_addr}"),
+            &gateway_url,
+        )?
+    };
+    let chat_config = chat::Config {
+        token_settings: t.tokens.clone(),
+        port: chat_addr.port(),
+        ..chat::Config::local(
+            options.database_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+            format!("http://{listings_addr}"),
+            format!("http://{identity_addr}"),
+        )
+    };
     let gateway_config = gateway::Config {
         port: gateway_addr.port(),
         redis_url: SecretString::from(options.redis_url.clone()),
@@ -250,6 +368,10 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         kyc_url: format!("http://{kyc_addr}"),
         ai_url: format!("http://{ai_addr}"),
         listings_url: format!("http://{listings_addr}"),
+        payments_url: format!("http://{payments_addr}"),
+        chat_url: format!("http://{chat_addr}"),
+        nats_url: options.nats_url.clone(),
+        socket: t.socket,
         photos: Some(gateway::LocalPhotos {
             bucket_url: photos_bucket_url,
             public_base: photos_public_url.clone(),
@@ -310,8 +432,38 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let s = shutdown.clone();
     tasks.spawn(async move {
         (
+            "payments",
+            payments::serve(payments_config, payments_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "chat",
+            chat::serve(chat_config, chat_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
+    if let Some((listener, config)) = simulator {
+        let s = shutdown.clone();
+        tasks.spawn(async move {
+            (
+                "checkout-simulator",
+                rentory_checkout_simulator::serve(config, listener, s)
+                    .await
+                    .map_err(|e| rentory_runtime::error_chain(&e)),
+            )
+        });
+    }
+    let s = shutdown.clone();
+    let first_gateway = gateway_config.clone();
+    tasks.spawn(async move {
+        (
             "gateway",
-            gateway::serve(gateway_config, gateway_listener, s)
+            gateway::serve(first_gateway, gateway_listener, s)
                 .await
                 .map_err(|e| rentory_runtime::error_chain(&e)),
         )
@@ -322,6 +474,10 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         kyc_addr,
         ai_addr,
         listings_addr,
+        payments_addr,
+        checkout_url,
+        chat_addr,
+        gateway_config,
         shutdown,
         tasks,
     })

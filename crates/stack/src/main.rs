@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use rentory_runtime::{config, shutdown, telemetry};
-use rentory_stack::{Secrets, StackOptions, Tuning, random_hex, start};
+use rentory_stack::{PaystackSettings, Secrets, StackOptions, Tuning, random_hex, start};
 use secrecy::SecretString;
 
 #[tokio::main]
@@ -32,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
                 "RENTORY_AI_DAILY_CALLS",
                 ai_orchestrator::DEFAULT_DAILY_CALLS,
             )?,
+            paystack: paystack_from_env()?,
             ..Tuning::default()
         },
     };
@@ -40,7 +41,17 @@ async fn main() -> anyhow::Result<()> {
     println!("Rentory is up: {url}");
     println!("  API docs:    {url}/docs  (OpenAPI at {url}/openapi.json)");
     println!("  readiness:   {url}/readyz");
+    println!("  live chat:   Socket.IO at {url}/socket.io/, namespace /chat, auth {{token}}");
     println!("  first admin: make admin EMAIL=... PASSWORD=... PIN=...");
+    match &stack.checkout_url {
+        Some(checkout) => println!(
+            "  payments:    local checkout simulator at {checkout} (no PAYSTACK_SECRET_KEY set); its checkout pages pay or decline"
+        ),
+        None => println!(
+            "  payments:    Paystack at {}",
+            config::or_default("PAYSTACK_BASE_URL", payments::DEFAULT_PAYSTACK_BASE_URL)
+        ),
+    }
 
     let signals = shutdown::on_signals();
     tokio::select! {
@@ -56,6 +67,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `PAYSTACK_SECRET_KEY` (with `PAYSTACK_BASE_URL`, default Paystack's API) switches
+/// payments to that server; without a key the local checkout simulator runs instead.
+fn paystack_from_env() -> anyhow::Result<Option<PaystackSettings>> {
+    let Some(key) = config::optional("PAYSTACK_SECRET_KEY") else {
+        return Ok(None);
+    };
+    let base = config::or_default("PAYSTACK_BASE_URL", payments::DEFAULT_PAYSTACK_BASE_URL);
+    let base_url = url::Url::parse(&base).with_context(|| format!("PAYSTACK_BASE_URL {base}"))?;
+    Ok(Some(PaystackSettings {
+        base_url,
+        secret_key: SecretString::from(key),
+    }))
 }
 
 /// Reads the local secrets, creating any that are missing. Files are 0600.

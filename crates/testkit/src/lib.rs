@@ -6,14 +6,17 @@
 //! - [`NatsServer`]: a private `nats-server` with JetStream that a test can stop and restart
 //!   on the same port and store directory.
 //! - [`wait_until`]: poll a condition until a deadline, instead of sleeping.
+//! - [`SocketIoClient`]: the official python-socketio client, steered over pipes.
 //! - [`redis_url`], [`nats_url`]: the shared local servers, overridable by environment.
 
 mod database;
 mod env;
 mod nats;
+mod socketio;
 mod wait;
 
 pub use database::TestDatabase;
 pub use env::{admin_database_url, nats_url, redis_url};
 pub use nats::NatsServer;
+pub use socketio::SocketIoClient;
 pub use wait::wait_until;

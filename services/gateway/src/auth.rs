@@ -84,8 +84,20 @@ fn refuse(why: &str) -> Problem {
     Problem::unauthenticated()
 }
 
+/// Whether identity listed the login session `session_id` as revoked (logout, refresh-token
+/// reuse): the check [`AuthUser`] makes, for callers that hold a token without a request
+/// (open sockets).
+pub async fn session_revoked(
+    pool: &deadpool_redis::Pool,
+    session_id: Uuid,
+) -> Result<bool, RedisError> {
+    check_session(pool, session_id, None)
+        .await
+        .map(|session| session.revoked)
+}
+
 /// `Bearer <token>`, the scheme case-insensitive (RFC 9110).
-fn bearer(value: &str) -> Option<&str> {
+pub fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))

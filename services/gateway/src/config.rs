@@ -9,6 +9,7 @@ use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 
 use crate::rate_limit::RateLimits;
+use crate::socket::SocketSettings;
 
 pub const DEFAULT_PORT: u16 = 8080;
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -16,6 +17,9 @@ pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_KYC_URL: &str = "http://127.0.0.1:50052";
 pub const DEFAULT_AI_URL: &str = "http://127.0.0.1:50053";
 pub const DEFAULT_LISTINGS_URL: &str = "http://127.0.0.1:50054";
+pub const DEFAULT_PAYMENTS_URL: &str = "http://127.0.0.1:50057";
+pub const DEFAULT_CHAT_URL: &str = "http://127.0.0.1:50055";
+pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 /// The gateway's own address when `RENTORY_PUBLIC_URL` is unset, as the services assume.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
@@ -41,6 +45,9 @@ pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 /// | `RENTORY_KYC_URL` | `http://127.0.0.1:50052` |
 /// | `RENTORY_AI_URL` | `http://127.0.0.1:50053` |
 /// | `RENTORY_LISTINGS_URL` | `http://127.0.0.1:50054` |
+/// | `RENTORY_PAYMENTS_URL` | `http://127.0.0.1:50057` |
+/// | `RENTORY_CHAT_URL` | `http://127.0.0.1:50055` |
+/// | `NATS_URL` | `nats://127.0.0.1:4222`: live chat fan-out between gateway instances (core NATS `chat.session.<id>`); connected in the background, never needed to start |
 /// | `RENTORY_JWT_PUBLIC_KEY` | required (Ed25519 SPKI PEM) |
 /// | `RENTORY_JWT_ISSUER`, `RENTORY_JWT_AUDIENCE` | `rentory-identity`, `rentory` |
 /// | `RENTORY_TRUSTED_PROXY_HOPS` | 0 |
@@ -49,6 +56,9 @@ pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 /// | `RENTORY_MAX_JSON_BYTES` | 64 KiB |
 /// | `RENTORY_REQUEST_TIMEOUT_SECS` | 30 |
 /// | `RENTORY_CORS_ORIGINS` | empty (CORS off) |
+/// | `RENTORY_SOCKET_EVENTS_PER_SEC`, `RENTORY_SOCKET_EVENT_BURST` | 20, 40: each socket's event budget (token bucket) |
+/// | `RENTORY_SOCKET_MAX_PAYLOAD_BYTES` | 16 KiB: larger Socket.IO frames close the connection |
+/// | `RENTORY_SOCKET_SESSION_CHECK_SECS` | 15: how often an open socket's login session is checked for revocation |
 /// | `RENTORY_KYC_BUCKET_URL`, `RENTORY_FILE_URL_SECRET` | unset; for a `file://` KYC bucket, whose signed links `/files/kyc/...` serves |
 /// | `RENTORY_PHOTOS_BUCKET_URL` | `file://<working dir>/.local/photos`; a `file://` bucket is served at `/photos/...`, any other is not |
 /// | `RENTORY_PUBLIC_URL` | `http://127.0.0.1:8080` for photos; required with a `file://` KYC bucket |
@@ -66,6 +76,14 @@ pub struct Config {
     pub ai_url: String,
     /// `RENTORY_LISTINGS_URL`: the listings service.
     pub listings_url: String,
+    /// `RENTORY_PAYMENTS_URL`: the payments service (also Paystack's webhooks).
+    pub payments_url: String,
+    /// `RENTORY_CHAT_URL`: the chat service.
+    pub chat_url: String,
+    /// `NATS_URL`: where chat room events travel between gateway instances.
+    pub nats_url: String,
+    /// `RENTORY_SOCKET_*`: the Socket.IO endpoint's limits.
+    pub socket: SocketSettings,
     /// `RENTORY_JWT_PUBLIC_KEY` (required): Ed25519 SPKI PEM.
     pub jwt_public_key: String,
     /// `RENTORY_JWT_ISSUER` / `RENTORY_JWT_AUDIENCE`, defaults from `TokenSettings`.
@@ -138,6 +156,10 @@ impl Config {
             kyc_url: DEFAULT_KYC_URL.to_owned(),
             ai_url: DEFAULT_AI_URL.to_owned(),
             listings_url: DEFAULT_LISTINGS_URL.to_owned(),
+            payments_url: DEFAULT_PAYMENTS_URL.to_owned(),
+            chat_url: DEFAULT_CHAT_URL.to_owned(),
+            nats_url: DEFAULT_NATS_URL.to_owned(),
+            socket: SocketSettings::default(),
             jwt_public_key: jwt_public_key.into(),
             jwt_issuer: tokens.issuer,
             jwt_audience: tokens.audience,
@@ -174,6 +196,10 @@ impl Config {
             kyc_url: config::or_default("RENTORY_KYC_URL", DEFAULT_KYC_URL),
             ai_url: config::or_default("RENTORY_AI_URL", DEFAULT_AI_URL),
             listings_url: config::or_default("RENTORY_LISTINGS_URL", DEFAULT_LISTINGS_URL),
+            payments_url: config::or_default("RENTORY_PAYMENTS_URL", DEFAULT_PAYMENTS_URL),
+            chat_url: config::or_default("RENTORY_CHAT_URL", DEFAULT_CHAT_URL),
+            nats_url: config::or_default("NATS_URL", DEFAULT_NATS_URL),
+            socket: SocketSettings::from_env()?,
             jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,
             jwt_issuer: config::or_default("RENTORY_JWT_ISSUER", &tokens.issuer),
             jwt_audience: config::or_default("RENTORY_JWT_AUDIENCE", &tokens.audience),

@@ -33,6 +33,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body the client may leave out: no body at all is `None`; anything else must be
+/// JSON, as for [`ApiJson`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let json = is_json(request.headers().get(header::CONTENT_TYPE));
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_problem)?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(Problem::new(
+                ProblemType::UnsupportedMediaType,
+                "the body must be application/json",
+            ));
+        }
+        parse_json(&bytes).map(|value| Self(Some(value)))
+    }
+}
+
 fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
     let Some(essence) = content_type
         .and_then(|v| v.to_str().ok())
@@ -72,6 +97,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         .end()
         .map_err(|_| Problem::malformed("the body is not valid JSON"))?;
     Ok(value)
+}
+
+/// Reads an already parsed JSON value (a Socket.IO event's data) as `T`, with the same
+/// problems as a body: 422 naming the field, 400 for an unknown field of a strict type.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        data_problem(&path, error.inner())
+    })
 }
 
 /// Field names echoed from a request are cut to this many characters.
@@ -297,6 +331,17 @@ mod tests {
         assert_eq!(names.len(), 6);
         assert_eq!(names[5], "limit");
         assert!(TextFields::default().finish().is_ok());
+    }
+
+    #[test]
+    fn event_values_are_read_like_bodies() {
+        let body: Body = parse_value(serde_json::json!({"email": "a", "age": 3})).expect("ok");
+        assert_eq!((body.email.as_str(), body.age), ("a", Some(3)));
+        let p = parse_value::<Body>(serde_json::json!({"age": 3})).expect_err("refused");
+        assert_eq!(p.kind(), Some(ProblemType::ValidationFailed));
+        assert_eq!(field_errors(&p)[0].0, "email");
+        let p = parse_value::<Body>(serde_json::json!("text")).expect_err("refused");
+        assert_eq!(field_errors(&p)[0].0, "body");
     }
 
     #[test]

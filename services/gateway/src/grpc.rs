@@ -8,9 +8,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use rentory_auth::metadata;
 use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
+use rentory_proto::chat::v1::chat_client::ChatClient;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
+use rentory_proto::payments::v1::payments_client::PaymentsClient;
 use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
@@ -31,10 +33,14 @@ pub struct Clients {
     pub kyc: KycServiceClient<Channel>,
     pub ai: AiOrchestratorClient<Channel>,
     pub listings: ListingsClient<Channel>,
+    pub payments: PaymentsClient<Channel>,
+    pub chat: ChatClient<Channel>,
     pub identity_health: HealthClient<Channel>,
     pub kyc_health: HealthClient<Channel>,
     pub ai_health: HealthClient<Channel>,
     pub listings_health: HealthClient<Channel>,
+    pub payments_health: HealthClient<Channel>,
+    pub chat_health: HealthClient<Channel>,
 }
 
 impl Clients {
@@ -43,6 +49,8 @@ impl Clients {
         let kyc = rentory_runtime::grpc::channel(&config.kyc_url)?;
         let ai = rentory_runtime::grpc::channel(&config.ai_url)?;
         let listings = rentory_runtime::grpc::channel(&config.listings_url)?;
+        let payments = rentory_runtime::grpc::channel(&config.payments_url)?;
+        let chat = rentory_runtime::grpc::channel(&config.chat_url)?;
         Ok(Self {
             identity: IdentityServiceClient::new(identity.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -57,10 +65,14 @@ impl Clients {
             listings: ListingsClient::new(listings.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            payments: PaymentsClient::new(payments.clone()),
+            chat: ChatClient::new(chat.clone()),
             identity_health: HealthClient::new(identity),
             kyc_health: HealthClient::new(kyc),
             ai_health: HealthClient::new(ai),
             listings_health: HealthClient::new(listings),
+            payments_health: HealthClient::new(payments),
+            chat_health: HealthClient::new(chat),
         })
     }
 }
@@ -75,6 +87,25 @@ pub struct Forward {
 }
 
 impl Forward {
+    /// What a Socket.IO event forwards: a fresh request id per event, and the client IP and
+    /// user agent of the socket's handshake.
+    pub fn for_socket_event(client_ip: Option<IpAddr>, user_agent: Option<String>) -> Self {
+        Self {
+            request_id: RequestId::reuse_or_new(None),
+            client_ip,
+            user_agent,
+            authorization: None,
+        }
+    }
+
+    /// The user agent as forwarded: at most 256 characters of a header's text.
+    pub fn user_agent_of(headers: &axum::http::HeaderMap) -> Option<String> {
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())
+    }
+
     /// Calls made on the caller's behalf carry their (already verified) token.
     pub fn with_authorization(mut self, authorization: HeaderValue) -> Self {
         self.authorization = Some(authorization);
@@ -134,11 +165,7 @@ impl FromRequestParts<AppState> for Forward {
     ) -> Result<Self, Self::Rejection> {
         let client_ip = client_ip::of_request(parts, state.trusted_proxy_hops).await;
         let request_id = RequestId::from_request_parts(parts, state).await?;
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+        let user_agent = Self::user_agent_of(&parts.headers);
         Ok(Self {
             request_id,
             client_ip,

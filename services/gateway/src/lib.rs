@@ -2,10 +2,11 @@
 //! limits, determines the client IP, then calls one service by gRPC and maps its answer to
 //! JSON or to an RFC 9457 problem. It holds no business rules.
 //!
-//! Requests pass, outermost first: sensitive-header marking, request id, trace span,
-//! problem completion, CORS (when configured), timeout, panic catching, then the route with
-//! its body cap and, for registration, login and refresh, its per-IP rate limit; the
-//! per-user limits are charged with the bearer-token check (`rate_limit.rs`).
+//! Requests pass, outermost first: sensitive-header marking, request id, trace span, the
+//! Socket.IO endpoint (`/socket.io/`, live chat: `socket/`), problem completion, CORS (when
+//! configured), timeout, panic catching, then the route with its body cap and, for
+//! registration, login and refresh, its per-IP rate limit; the per-user limits are charged
+//! with the bearer-token check (`rate_limit.rs`).
 
 // Tests may unwrap and expect; the service code may not (workspace lints).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -44,11 +45,13 @@ pub mod problem;
 mod rate_limit;
 pub mod request_id;
 mod routes;
+mod socket;
 mod state;
 mod upload;
 
 pub use config::{Config, KYC_BUCKET_NAME, LocalFiles, LocalPhotos, PHOTOS_BUCKET_NAME};
 pub use rate_limit::{Limit, RateLimits};
+pub use socket::{NAMESPACE as CHAT_NAMESPACE, SocketSettings};
 pub use state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,8 @@ pub enum Error {
     Storage(#[source] rentory_storage::StorageError),
     #[error("cannot open the photo bucket of RENTORY_PHOTOS_BUCKET_URL")]
     PhotoStorage(#[source] rentory_storage::StorageError),
+    #[error("NATS_URL is not a usable NATS URL")]
+    Nats(#[source] async_nats::ConnectError),
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
 }
@@ -76,12 +81,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
-    let app = router(AppState::from_config(&config)?);
+    let (app, io) = app(AppState::from_config(&config).await?);
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "gateway listening");
-    // Without TCP_NODELAY, a second small write on a connection (a Socket.IO ack followed by
-    // the room's copy of the message, or a response after a 100-continue) waits for the
-    // client's delayed ACK: ~40 ms. Measured in the chat benchmark: p99 42 ms -> 5 ms.
+    // Open sockets (and long-polling requests) would hold the graceful shutdown up: they are
+    // told to go first; clients reconnect to another instance and catch up.
+    let closing = shutdown.clone();
+    tokio::spawn(async move {
+        closing.cancelled().await;
+        io.close().await;
+    });
+    // Socket.IO writes small frames back to back (an ack, then the room's event): without
+    // TCP_NODELAY the second waits for the client's delayed ACK, some 40 ms.
     let listener = listener.tap_io(|tcp| {
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!(%error, "could not set TCP_NODELAY");
@@ -98,8 +109,14 @@ pub async fn serve(
     Ok(())
 }
 
-/// The whole application: routes, `/openapi.json`, `/docs` and the middleware stack.
+/// The whole application: routes, `/openapi.json`, `/docs`, the Socket.IO endpoint and the
+/// middleware stack.
 pub fn router(state: AppState) -> Router {
+    app(state).0
+}
+
+fn app(state: AppState) -> (Router, socketioxide::SocketIo) {
+    let (socket_layer, io) = socket::layer(&state);
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::api(&state))
         .split_for_parts();
@@ -115,7 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(Scalar::with_url("/docs", openapi))
         .fallback(problem::route_not_found)
         .with_state(state.clone());
-    app.layer(
+    let app = app.layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::new([
                 header::AUTHORIZATION,
@@ -129,6 +146,7 @@ pub fn router(state: AppState) -> Router {
                     .on_response(http_trace::LogResponse)
                     .on_failure(()),
             )
+            .layer(socket_layer)
             .layer(middleware::from_fn(problem::finish))
             .option_layer(cors(&state.cors_origins))
             .layer(TimeoutLayer::with_status_code(
@@ -138,7 +156,8 @@ pub fn router(state: AppState) -> Router {
             .layer(CatchPanicLayer::new())
             // Each route group sets its own cap with RequestBodyLimitLayer.
             .layer(DefaultBodyLimit::disable()),
-    )
+    );
+    (app, io)
 }
 
 /// Off unless origins are configured; `*` allows any origin (without credentials).
@@ -155,7 +174,13 @@ fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow_origin)
-            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,

@@ -1,4 +1,4 @@
-//! What handlers share: the token verifier, Redis, the gRPC clients and the limits.
+//! What handlers share: the token verifier, Redis, NATS, the gRPC clients and the limits.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -15,10 +15,13 @@ use crate::Error;
 use crate::config::{Config, KYC_BUCKET_NAME, PHOTOS_BUCKET_NAME};
 use crate::grpc::Clients;
 use crate::rate_limit::RateLimits;
+use crate::socket::SocketSettings;
 use crate::upload::UploadLimits;
 
 /// How long a Redis round trip may take before the gateway calls Redis unavailable.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one NATS connection attempt may take before the client tries again.
+const NATS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -27,6 +30,12 @@ pub struct Inner {
     pub verifier: TokenVerifier,
     pub redis: deadpool_redis::Pool,
     pub clients: Clients,
+    /// Core NATS, for the chat rooms' live events between gateway instances.
+    pub nats: async_nats::Client,
+    /// This process among the gateway instances: `RoomEvent.origin` of the typing it
+    /// publishes, so it can recognise its own.
+    pub instance_id: Arc<str>,
+    pub socket: SocketSettings,
     /// The local KYC bucket whose signed links `/files` serves, if any.
     pub files: Option<Bucket>,
     /// The local public photo bucket `/photos` serves, if any.
@@ -48,9 +57,10 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Builds everything from configuration without touching the network: Redis and the
-    /// services are connected to lazily, so start-up order does not matter.
-    pub fn from_config(config: &Config) -> Result<Self, Error> {
+    /// Builds everything from configuration without waiting for the network: Redis and the
+    /// services are connected to lazily and NATS in the background, so start-up order does
+    /// not matter.
+    pub async fn from_config(config: &Config) -> Result<Self, Error> {
         let verifier = TokenVerifier::new(&config.jwt_public_key, &config.token_settings())
             .map_err(Error::PublicKey)?;
         let mut redis = deadpool_redis::Config::from_url(config.redis_url.expose_secret());
@@ -66,6 +76,13 @@ impl AppState {
             .create_pool(Some(Runtime::Tokio1))
             .map_err(Error::Redis)?;
         let clients = Clients::connect(config)?;
+        let nats = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connection_timeout(NATS_CONNECT_TIMEOUT)
+            .name("rentory-gateway")
+            .connect(config.nats_url.as_str())
+            .await
+            .map_err(Error::Nats)?;
         let files = match &config.files {
             None => None,
             Some(files) => Some(
@@ -92,6 +109,9 @@ impl AppState {
             verifier,
             redis,
             clients,
+            nats,
+            instance_id: Arc::from(format!("gateway-{}", uuid::Uuid::new_v4().simple())),
+            socket: config.socket,
             files,
             photos,
             trusted_proxy_hops: config.trusted_proxy_hops,

@@ -49,8 +49,8 @@ pub const SCHEMA: &str = "listings";
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/listings");
 
-/// Connects, migrates, starts the outbox relay and the three consumers (personas, contact
-/// unlocks, saved-search alerts), and serves gRPC (Listings and the standard health
+/// Connects, migrates, starts the outbox relay and the four consumers (personas, contact
+/// unlocks and their refunds, saved-search alerts), and serves gRPC (Listings and the standard health
 /// service) on `listener` until `shutdown`.
 pub async fn serve(
     config: Config,
@@ -106,6 +106,16 @@ pub async fn serve(
         projections::PaymentSuccesses,
         background.clone(),
     )?;
+    let refunds = spawn_consumer(
+        pool.clone(),
+        js.clone(),
+        ConsumerConfig::new(
+            projections::REFUND_CONSUMER,
+            [projections::TRANSACTION_REFUNDED],
+        ),
+        projections::PaymentRefunds,
+        background.clone(),
+    )?;
     let alerts = spawn_consumer(
         pool.clone(),
         js,
@@ -136,7 +146,7 @@ pub async fn serve(
     let served = grpc::serve(router, listener, shutdown).await;
 
     background.cancel();
-    let _ = tokio::join!(relay, personas, unlocks, alerts);
+    let _ = tokio::join!(relay, personas, unlocks, refunds, alerts);
     pool.close().await;
     served.map_err(Error::from)
 }

@@ -3,14 +3,17 @@
 //!
 //! - personas, from `rentory.ai.persona.updated`, to rank discovery for each tenant;
 //! - contact unlocks, from `rentory.payments.transaction.succeeded` (type
-//!   `CONTACT_UNLOCK`), to open `GetContact` to tenants who paid.
+//!   `CONTACT_UNLOCK`), to open `GetContact` to tenants who paid, and
+//!   `rentory.payments.transaction.refunded`, to close it again when the payment is refunded.
 //!
-//! Both are idempotent (the consumer records each event once) and order-proof: a persona is
-//! replaced only by a higher version; an unlock, once there, stays.
+//! All are idempotent (the consumer records each event once) and order-proof: a persona is
+//! replaced only by a higher version; an unlock is kept per transaction and stays until its
+//! transaction is refunded, and a refund is remembered, so a success delivered after its
+//! refund (two consumers, no order between them) opens nothing.
 
 use rentory_events::{Delivered, Handler, HandlerError};
 use rentory_persona::Persona;
-use rentory_proto::events::v1::{PersonaUpdated, TransactionSucceeded};
+use rentory_proto::events::v1::{PersonaUpdated, TransactionRefunded, TransactionSucceeded};
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,6 +22,8 @@ pub const PERSONA_CONSUMER: &str = "listings-personas";
 pub const PERSONA_UPDATED: &str = "rentory.ai.persona.updated";
 pub const UNLOCK_CONSUMER: &str = "listings-contact-unlocks";
 pub const TRANSACTION_SUCCEEDED: &str = "rentory.payments.transaction.succeeded";
+pub const REFUND_CONSUMER: &str = "listings-contact-refunds";
+pub const TRANSACTION_REFUNDED: &str = "rentory.payments.transaction.refunded";
 /// The transaction type that buys a landlord's contact.
 pub const CONTACT_UNLOCK: &str = "CONTACT_UNLOCK";
 
@@ -98,6 +103,12 @@ pub async fn persona(
     }))
 }
 
+/// When a payment event says it happened, or now if it does not say.
+fn when(at: Option<&rentory_proto::prost_types::Timestamp>) -> OffsetDateTime {
+    at.and_then(rentory_proto::offset_date_time)
+        .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
 pub struct PaymentSuccesses;
 
 /// A contact unlock to record; `None` for payments of other kinds.
@@ -135,11 +146,7 @@ impl Handler for PaymentSuccesses {
             transaction_id: id(&paid.transaction_id, "transaction")?,
             reference: paid.reference,
             amount_kobo: paid.amount_kobo,
-            at: paid
-                .at
-                .as_ref()
-                .and_then(rentory_proto::offset_date_time)
-                .unwrap_or_else(OffsetDateTime::now_utc),
+            at: when(paid.at.as_ref()),
         }))
     }
 
@@ -152,12 +159,13 @@ impl Handler for PaymentSuccesses {
         let Some(u) = unlock else {
             return Ok(());
         };
-        // A second successful payment for the same pair (payments refuses to start one,
-        // but a refund-and-repay could) keeps the first unlock.
-        sqlx::query!(
+        // One row per transaction: a tenant refunded and paying again holds the second. A
+        // transaction already refunded (its refund handled first) opens nothing.
+        let written = sqlx::query!(
             r#"INSERT INTO listings.contact_unlocks
                  (tenant_id, property_id, transaction_id, reference, amount_kobo, unlocked_at)
-               VALUES ($1, $2, $3, $4, $5, $6)
+               SELECT $1, $2, $3, $4, $5, $6
+               WHERE NOT EXISTS (SELECT 1 FROM listings.refunded_unlocks WHERE transaction_id = $3)
                ON CONFLICT DO NOTHING"#,
             u.tenant_id,
             u.property_id,
@@ -167,8 +175,68 @@ impl Handler for PaymentSuccesses {
             u.at,
         )
         .execute(tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if written == 0 {
+            tracing::info!(transaction_id = %u.transaction_id, reference = %u.reference, "unlock already recorded or refunded");
+            return Ok(());
+        }
         tracing::info!(tenant_id = %u.tenant_id, property_id = %u.property_id, reference = %u.reference, "contact unlocked");
+        Ok(())
+    }
+}
+
+pub struct PaymentRefunds;
+
+/// A refunded contact unlock to close; `None` for refunds of other kinds.
+pub struct RefundedUnlock {
+    transaction_id: Uuid,
+    reference: String,
+    at: OffsetDateTime,
+}
+
+impl Handler for PaymentRefunds {
+    type Effect = Option<RefundedUnlock>;
+
+    async fn prepare(&self, event: &Delivered) -> Result<Option<RefundedUnlock>, HandlerError> {
+        let refunded: TransactionRefunded = event.decode()?;
+        if refunded.r#type != CONTACT_UNLOCK {
+            return Ok(None);
+        }
+        let transaction_id = Uuid::parse_str(&refunded.transaction_id)
+            .map_err(|_| HandlerError::permanent("refund names no valid transaction"))?;
+        Ok(Some(RefundedUnlock {
+            transaction_id,
+            reference: refunded.reference,
+            at: when(refunded.at.as_ref()),
+        }))
+    }
+
+    async fn apply(
+        &self,
+        refund: Option<RefundedUnlock>,
+        _event: &Delivered,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let Some(r) = refund else {
+            return Ok(());
+        };
+        sqlx::query!(
+            r#"INSERT INTO listings.refunded_unlocks (transaction_id, refunded_at)
+               VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+            r.transaction_id,
+            r.at,
+        )
+        .execute(&mut *tx)
+        .await?;
+        let closed = sqlx::query!(
+            "DELETE FROM listings.contact_unlocks WHERE transaction_id = $1",
+            r.transaction_id,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tracing::info!(transaction_id = %r.transaction_id, reference = %r.reference, closed, "contact unlock refunded");
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The gRPC handlers: who is calling, what they may do, then the rules and storage of the
 //! other modules.
 
-use rentory_auth::{Actor, Role, TokenVerifier, metadata};
+use rentory_auth::{Actor, Role, TokenVerifier, on_behalf};
 use rentory_proto::ai::v1 as ai;
 use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
 use rentory_proto::events::v1::{PropertyArchived, PropertyPublished, PropertyUpdated};
@@ -12,7 +12,6 @@ use rentory_proto::listings::v1::listings_server::Listings;
 use rentory_storage::Bucket;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -75,25 +74,6 @@ impl ListingsApi {
     fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Error> {
         Actor::from_metadata(request.metadata(), &self.verifier).map_err(Error::Unauthenticated)
     }
-}
-
-/// A call to another service on the caller's behalf: their token (that service checks it
-/// too), request id, client IP and user agent, and the trace context.
-fn on_behalf<T>(incoming: &MetadataMap, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let outgoing = request.metadata_mut();
-    for key in [
-        metadata::AUTHORIZATION,
-        metadata::REQUEST_ID,
-        metadata::CLIENT_IP,
-        metadata::USER_AGENT,
-    ] {
-        if let Some(value) = incoming.get(key) {
-            outgoing.insert(key, value.clone());
-        }
-    }
-    rentory_runtime::trace_context::inject(outgoing);
-    request
 }
 
 fn parse_id(field: &'static str, text: &str) -> Result<Uuid, Error> {

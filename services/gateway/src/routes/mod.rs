@@ -14,11 +14,13 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod chat;
 pub mod concierge;
 pub mod files;
 pub mod kyc;
 pub mod me;
 pub mod ops;
+pub mod payments;
 pub mod photos;
 pub mod properties;
 pub mod searches;
@@ -56,7 +58,26 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(properties::rate_property))
         .routes(routes!(searches::save_search, searches::list_searches))
         .routes(routes!(searches::delete_search))
+        .routes(routes!(payments::contact_unlock))
+        .routes(routes!(payments::rent))
+        .routes(routes!(payments::list_transactions))
+        .routes(routes!(payments::verify_transaction))
+        .routes(routes!(payments::refund_transaction))
+        .routes(routes!(
+            payments::set_payout_account,
+            payments::get_payout_account
+        ))
+        .routes(routes!(chat::open_session, chat::list_sessions))
+        .routes(routes!(chat::get_session))
+        .routes(routes!(chat::history, chat::send_message))
+        .routes(routes!(chat::mark_read))
+        .routes(routes!(chat::assign_guide))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
+    // Paystack's raw bytes, signature-checked by payments; no bearer token, no rate limit
+    // (Paystack retries what is refused).
+    let webhooks = OpenApiRouter::new()
+        .routes(routes!(payments::paystack_webhook))
+        .layer(RequestBodyLimitLayer::new(payments::MAX_WEBHOOK_BYTES));
     let register = OpenApiRouter::new()
         .routes(routes!(auth::register))
         .route_layer(per_ip(Policy::Register));
@@ -75,13 +96,17 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     let bodiless = OpenApiRouter::new()
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        .routes(routes!(payments::callback))
         // A wildcard, which utoipa paths cannot spell: documented in `openapi::ApiDoc`.
         .route(
             "/files/{bucket}/{*key}",
             axum::routing::get(files::get_file),
         )
         .route("/photos/{*key}", axum::routing::get(photos::get_photo));
-    json.merge(uploads).merge(photo_uploads).merge(bodiless)
+    json.merge(uploads)
+        .merge(photo_uploads)
+        .merge(webhooks)
+        .merge(bodiless)
 }
 
 /// `201 Created` with a JSON body.

@@ -7,9 +7,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use deadpool_redis::redis;
 use rentory_proto::ai::v1::ai_orchestrator_server::SERVICE_NAME as AI_SERVICE;
+use rentory_proto::chat::v1::chat_server::SERVICE_NAME as CHAT_SERVICE;
 use rentory_proto::identity::v1::identity_service_server::SERVICE_NAME as IDENTITY_SERVICE;
 use rentory_proto::kyc::v1::kyc_service_server::SERVICE_NAME as KYC_SERVICE;
 use rentory_proto::listings::v1::listings_server::SERVICE_NAME as LISTINGS_SERVICE;
+use rentory_proto::payments::v1::payments_server::SERVICE_NAME as PAYMENTS_SERVICE;
 use serde::Serialize;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -43,6 +45,12 @@ pub struct Checks {
     pub kyc: &'static str,
     pub ai: &'static str,
     pub listings: &'static str,
+    pub payments: &'static str,
+    pub chat: &'static str,
+    /// Live chat fan-out between gateway instances. Reported, not required: without it
+    /// REST and sockets still work, live events wait until NATS is back (clients catch up
+    /// with `join {last_message_id}`), and every instance would be equally affected.
+    pub nats: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,8 +60,9 @@ pub struct Ready {
     pub checks: Checks,
 }
 
-/// Ready when Redis answers PING and identity, KYC, the AI orchestrator and listings report
-/// SERVING on the gRPC health service; otherwise 503 naming what is down.
+/// Ready when Redis answers PING and identity, KYC, the AI orchestrator, listings, payments
+/// and chat report SERVING on the gRPC health service; otherwise 503 naming what is down.
+/// NATS is reported in `checks.nats` without deciding readiness.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -64,13 +73,16 @@ pub struct Ready {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (redis, identity, kyc, ai, listings) = tokio::join!(
+    let (redis, identity, kyc, ai, listings, payments, chat) = tokio::join!(
         redis_up(&state.redis),
         serving(state.clients.identity_health.clone(), IDENTITY_SERVICE),
         serving(state.clients.kyc_health.clone(), KYC_SERVICE),
         serving(state.clients.ai_health.clone(), AI_SERVICE),
         serving(state.clients.listings_health.clone(), LISTINGS_SERVICE),
+        serving(state.clients.payments_health.clone(), PAYMENTS_SERVICE),
+        serving(state.clients.chat_health.clone(), CHAT_SERVICE),
     );
+    let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
     let word = |up: bool| if up { "up" } else { "down" };
     let checks = Checks {
         redis: word(redis),
@@ -78,8 +90,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         kyc: word(kyc),
         ai: word(ai),
         listings: word(listings),
+        payments: word(payments),
+        chat: word(chat),
+        nats: word(nats),
     };
-    if redis && identity && kyc && ai && listings {
+    if redis && identity && kyc && ai && listings && payments && chat {
         return Json(Ready {
             status: "ready",
             checks,
@@ -92,6 +107,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         ("kyc", kyc),
         ("ai", ai),
         ("listings", listings),
+        ("payments", payments),
+        ("chat", chat),
     ]
     .into_iter()
     .filter(|(_, up)| !up)

@@ -1,6 +1,7 @@
-//! The gateway against fake identity, KYC, AI and listings services on a real gRPC server:
-//! what it forwards in metadata, how it maps their answers, and registration's two calls.
-//! The listings routes' own tests are in `properties.rs`.
+//! The gateway against fake identity, KYC, AI, listings and payments services on a real
+//! gRPC server: what it forwards in metadata, how it maps their answers, and registration's
+//! two calls. The listings routes' own tests are in `properties.rs`, the payments routes'
+//! in `payments.rs`.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ use rentory_proto::kyc::v1 as kyc_pb;
 use rentory_proto::kyc::v1::kyc_service_server::{KycService, KycServiceServer};
 use rentory_proto::listings::v1 as listings_pb;
 use rentory_proto::listings::v1::listings_server::{Listings, ListingsServer};
+use rentory_proto::payments::v1 as payments_pb;
+use rentory_proto::payments::v1::payments_server::PaymentsServer;
 use rentory_runtime::rpc_error::{self, Reason};
 use tonic::{Request as Rpc, Response as RpcResponse, Status};
 
@@ -610,6 +613,165 @@ impl Listings for Fake {
     }
 }
 
+// --- fake payments ---------------------------------------------------------------------
+
+/// A reference the fake payments service knows as already unlocked.
+pub const UNLOCKED_PROPERTY_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000a0ff";
+pub const PAID_REFERENCE: &str = "ul-0190f3a27b1c7d4e9a8b00000000c001";
+
+pub fn transaction(reference: &str, status: &str) -> payments_pb::Transaction {
+    let at = rentory_proto::timestamp(time::macros::datetime!(2026-03-03 12:00:00 UTC));
+    payments_pb::Transaction {
+        id: "0190f3a2-7b1c-7d4e-9a8b-00000000c001".into(),
+        reference: reference.into(),
+        r#type: "CONTACT_UNLOCK".into(),
+        status: status.into(),
+        amount_kobo: 500_000,
+        currency: "NGN".into(),
+        payer_id: "0190f3a2-7b1c-7d4e-9a8b-1234567890ab".into(),
+        property_id: Some(PROPERTY_ID.into()),
+        lease_id: None,
+        paystack_id: (status == "SUCCESS").then_some(4_099_260_516),
+        created_at: Some(at),
+        updated_at: Some(at),
+        paid_at: (status == "SUCCESS").then_some(at),
+        status_reason: String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl payments_pb::payments_server::Payments for Fake {
+    async fn init_contact_unlock(
+        &self,
+        r: Rpc<payments_pb::InitContactUnlockRequest>,
+    ) -> Result<RpcResponse<payments_pb::Checkout>, Status> {
+        self.calls.record("InitContactUnlock", &r);
+        if r.get_ref().property_id == UNLOCKED_PROPERTY_ID {
+            return Err(rpc_error::status_with_info(
+                Reason::AlreadyExists,
+                "this property's contact is already unlocked",
+                [("reference", PAID_REFERENCE.to_owned())],
+            ));
+        }
+        let reference = "ul-0190f3a27b1c7d4e9a8b00000000c002";
+        Ok(RpcResponse::new(payments_pb::Checkout {
+            reference: reference.into(),
+            authorization_url: "https://checkout.paystack.com/0peioxfhpn".into(),
+            access_code: "0peioxfhpn".into(),
+            amount_kobo: 500_000,
+            transaction: Some(transaction(reference, "PENDING")),
+            reused: false,
+        }))
+    }
+
+    async fn init_rent(
+        &self,
+        r: Rpc<payments_pb::InitRentRequest>,
+    ) -> Result<RpcResponse<payments_pb::Checkout>, Status> {
+        self.calls.record("InitRent", &r);
+        Err(rpc_error::status(
+            Reason::InvalidState,
+            "rent is paid against a FULLY_SIGNED lease; leases are not available yet",
+        ))
+    }
+
+    async fn verify_transaction(
+        &self,
+        r: Rpc<payments_pb::VerifyTransactionRequest>,
+    ) -> Result<RpcResponse<payments_pb::Transaction>, Status> {
+        self.calls.record("VerifyTransaction", &r);
+        let request = r.into_inner();
+        if request
+            .property_id
+            .as_deref()
+            .is_some_and(|p| p != PROPERTY_ID)
+        {
+            return Err(rpc_error::status(
+                Reason::AlreadyExists,
+                "reference belongs to another property",
+            ));
+        }
+        Ok(RpcResponse::new(transaction(&request.reference, "SUCCESS")))
+    }
+
+    async fn handle_webhook(
+        &self,
+        r: Rpc<payments_pb::HandleWebhookRequest>,
+    ) -> Result<RpcResponse<payments_pb::HandleWebhookResponse>, Status> {
+        self.calls.record("HandleWebhook", &r);
+        if r.get_ref().signature != "good-signature" {
+            return Err(rpc_error::status(
+                Reason::Unauthenticated,
+                "the webhook signature is missing or wrong",
+            ));
+        }
+        Ok(RpcResponse::new(payments_pb::HandleWebhookResponse {
+            event_id: "0190f3a2-7b1c-7d4e-9a8b-00000000e001".into(),
+            duplicate: false,
+        }))
+    }
+
+    async fn list_transactions(
+        &self,
+        r: Rpc<payments_pb::ListTransactionsRequest>,
+    ) -> Result<RpcResponse<payments_pb::ListTransactionsResponse>, Status> {
+        self.calls.record("ListTransactions", &r);
+        if r.get_ref().all {
+            return Err(rpc_error::status(
+                Reason::Forbidden,
+                "only ADMIN and FINANCIAL_CONTROLLER staff read everyone's transactions",
+            ));
+        }
+        Ok(RpcResponse::new(payments_pb::ListTransactionsResponse {
+            transactions: vec![transaction(PAID_REFERENCE, "SUCCESS")],
+            next_cursor: "0190f3a2-7b1c-7d4e-9a8b-00000000c001".into(),
+        }))
+    }
+
+    async fn has_unlock(
+        &self,
+        _: Rpc<payments_pb::HasUnlockRequest>,
+    ) -> Result<RpcResponse<payments_pb::HasUnlockResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn refund_transaction(
+        &self,
+        r: Rpc<payments_pb::RefundTransactionRequest>,
+    ) -> Result<RpcResponse<payments_pb::Transaction>, Status> {
+        self.calls.record("RefundTransaction", &r);
+        let mut refunded = transaction(&r.get_ref().reference, "REFUNDED");
+        refunded.status_reason = r.into_inner().reason;
+        Ok(RpcResponse::new(refunded))
+    }
+
+    async fn set_payout_account(
+        &self,
+        r: Rpc<payments_pb::SetPayoutAccountRequest>,
+    ) -> Result<RpcResponse<payments_pb::PayoutAccount>, Status> {
+        self.calls.record("SetPayoutAccount", &r);
+        let request = r.into_inner();
+        Ok(RpcResponse::new(payments_pb::PayoutAccount {
+            landlord_id: LANDLORD_ID.into(),
+            business_name: request.business_name,
+            bank_code: request.bank_code,
+            account_number_last4: request.account_number.chars().skip(6).collect(),
+            subaccount_code: "ACCT_4hl4xenwpjy5wb".into(),
+            updated_at: None,
+        }))
+    }
+
+    async fn get_payout_account(
+        &self,
+        _: Rpc<payments_pb::GetPayoutAccountRequest>,
+    ) -> Result<RpcResponse<payments_pb::PayoutAccount>, Status> {
+        Err(rpc_error::status(
+            Reason::NotFound,
+            "payout account not found",
+        ))
+    }
+}
+
 /// Starts the fakes (plus the standard health service) and a gateway pointed at them.
 pub async fn with_fakes(
     fail_submit: bool,
@@ -620,6 +782,7 @@ pub async fn with_fakes(
         calls: calls.clone(),
         fail_submit,
     };
+    let chat = chat::FakeChat::new(&rentory_testkit::nats_url()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -630,17 +793,21 @@ pub async fn with_fakes(
         .add_service(IdentityServiceServer::new(fake.clone()))
         .add_service(KycServiceServer::new(fake.clone()))
         .add_service(AiOrchestratorServer::new(fake.clone()))
+        .add_service(chat.server())
         .add_service(
-            ListingsServer::new(fake)
+            ListingsServer::new(fake.clone())
                 .max_decoding_message_size(rentory_runtime::grpc::MAX_MESSAGE_BYTES),
         )
+        .add_service(PaymentsServer::new(fake))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
     let app = TestApp::new(move |c| {
         c.identity_url = url.clone();
         c.kyc_url = url.clone();
         c.ai_url = url.clone();
-        c.listings_url = url;
+        c.listings_url = url.clone();
+        c.payments_url = url.clone();
+        c.chat_url = url;
         adjust(c);
     })
     .await;
@@ -827,13 +994,21 @@ async fn the_review_queue_is_paged_with_links() {
 #[tokio::test]
 async fn readyz_is_200_when_redis_and_every_service_is_serving() {
     let (app, _) = with_fakes(false, |_| {}).await;
-    let response = app.send(get("/readyz")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = json(response).await;
+    // NATS is connected in the background: reported as soon as it is up.
+    let mut body = serde_json::Value::Null;
+    for _ in 0..100 {
+        let response = app.send(get("/readyz")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        body = json(response).await;
+        if body["checks"]["nats"] == "up" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(body["status"], "ready");
     assert_eq!(
         body["checks"],
-        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up"})
+        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up", "payments": "up", "chat": "up", "nats": "up"})
     );
 }
 
@@ -929,4 +1104,305 @@ async fn concierge_refusals_map_to_their_problems() {
         "unauthenticated",
     )
     .await;
+}
+
+// --- chat ---------------------------------------------------------------------------------
+// A fake chat service: one session (a fresh id per fake) between TENANT_ID and LANDLORD_ID
+// about PROPERTY_ID, messages kept in memory, and, like the real service once it has
+// committed, each stored message and read marker published as a RoomEvent on core NATS.
+
+pub mod chat {
+    use std::sync::{Arc, Mutex};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use prost::Message as _;
+    use rentory_proto::chat::v1 as pb;
+    use rentory_proto::chat::v1::chat_server::{Chat, ChatServer};
+    use rentory_runtime::rpc_error::{self, Reason};
+    use tonic::{Request as Rpc, Response as RpcResponse, Status};
+
+    use super::{Calls, LANDLORD_ID, PROPERTY_ID};
+
+    pub const TENANT_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000c001";
+    pub const OUTSIDER_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000c002";
+    pub const GUIDE_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000c003";
+    /// The fake's content cap (the real service has its own).
+    pub const MAX_CONTENT_CHARS: usize = 2000;
+
+    #[derive(Clone)]
+    pub struct FakeChat {
+        pub calls: Calls,
+        pub session_id: String,
+        nats: async_nats::Client,
+        messages: Arc<Mutex<Vec<pb::Message>>>,
+    }
+
+    impl FakeChat {
+        pub async fn new(nats_url: &str) -> Self {
+            let nats = async_nats::ConnectOptions::new()
+                .retry_on_initial_connect()
+                .connect(nats_url)
+                .await
+                .expect("nats");
+            Self {
+                calls: Calls::default(),
+                session_id: uuid::Uuid::now_v7().to_string(),
+                nats,
+                messages: Arc::default(),
+            }
+        }
+
+        pub fn server(&self) -> ChatServer<Self> {
+            ChatServer::new(self.clone())
+        }
+
+        pub fn nats_connected(&self) -> bool {
+            self.nats.connection_state() == async_nats::connection::State::Connected
+        }
+
+        pub fn stored(&self) -> Vec<pb::Message> {
+            self.messages.lock().expect("lock").clone()
+        }
+
+        fn session(&self) -> pb::Session {
+            pb::Session {
+                id: self.session_id.clone(),
+                property_id: PROPERTY_ID.into(),
+                tenant_id: TENANT_ID.into(),
+                landlord_id: LANDLORD_ID.into(),
+                assigned_guide_id: None,
+                created_at: Some(rentory_proto::timestamp(time::macros::datetime!(
+                    2026-03-03 08:00:00 UTC
+                ))),
+                last_updated: None,
+                contact_unlocked: false,
+            }
+        }
+
+        /// The caller's user id, read from the forwarded token (a fake trusts it).
+        fn caller<T>(request: &Rpc<T>) -> Result<String, Status> {
+            let token = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| rpc_error::status(Reason::Unauthenticated, "no token"))?;
+            let claims = token
+                .split('.')
+                .nth(1)
+                .and_then(|body| URL_SAFE_NO_PAD.decode(body).ok())
+                .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+                .ok_or_else(|| rpc_error::status(Reason::Unauthenticated, "bad token"))?;
+            Ok(claims["sub"].as_str().unwrap_or_default().to_owned())
+        }
+
+        /// The session, for a caller who may see it; NOT_FOUND otherwise, as for none.
+        fn visible<T>(&self, request: &Rpc<T>, session_id: &str) -> Result<String, Status> {
+            let caller = Self::caller(request)?;
+            if session_id != self.session_id
+                || ![TENANT_ID, LANDLORD_ID, GUIDE_ID].contains(&caller.as_str())
+            {
+                return Err(rpc_error::status(Reason::NotFound, "no such session"));
+            }
+            Ok(caller)
+        }
+
+        async fn publish(&self, event: pb::room_event::Event) {
+            let event = pb::RoomEvent {
+                session_id: self.session_id.clone(),
+                event: Some(event),
+                origin: String::new(),
+            };
+            let subject = format!("chat.session.{}", self.session_id);
+            if self.nats.connection_state() == async_nats::connection::State::Connected {
+                let _ = self
+                    .nats
+                    .publish(subject, event.encode_to_vec().into())
+                    .await;
+                let _ = self.nats.flush().await;
+            }
+        }
+    }
+
+    #[tonic::async_trait]
+    impl Chat for FakeChat {
+        async fn open_session(
+            &self,
+            r: Rpc<pb::OpenSessionRequest>,
+        ) -> Result<RpcResponse<pb::Session>, Status> {
+            self.calls.record("OpenSession", &r);
+            Self::caller(&r)?;
+            if r.get_ref().property_id != PROPERTY_ID {
+                return Err(rpc_error::status(Reason::NotFound, "no such property"));
+            }
+            Ok(RpcResponse::new(self.session()))
+        }
+
+        async fn get_session(
+            &self,
+            r: Rpc<pb::GetSessionRequest>,
+        ) -> Result<RpcResponse<pb::Session>, Status> {
+            self.calls.record("GetSession", &r);
+            self.visible(&r, &r.get_ref().session_id)?;
+            Ok(RpcResponse::new(self.session()))
+        }
+
+        async fn list_sessions(
+            &self,
+            r: Rpc<pb::ListSessionsRequest>,
+        ) -> Result<RpcResponse<pb::ListSessionsResponse>, Status> {
+            self.calls.record("ListSessions", &r);
+            let first_page = r.get_ref().cursor.is_empty();
+            let visible = self.visible(&r, &self.session_id).is_ok();
+            Ok(RpcResponse::new(pb::ListSessionsResponse {
+                sessions: if visible {
+                    vec![self.session()]
+                } else {
+                    vec![]
+                },
+                next_cursor: if first_page {
+                    "page-2".into()
+                } else {
+                    String::new()
+                },
+            }))
+        }
+
+        async fn history(
+            &self,
+            r: Rpc<pb::HistoryRequest>,
+        ) -> Result<RpcResponse<pb::HistoryResponse>, Status> {
+            self.calls.record("History", &r);
+            self.visible(&r, &r.get_ref().session_id)?;
+            let request = r.into_inner();
+            let limit = if request.limit == 0 {
+                50
+            } else {
+                request.limit as usize
+            };
+            let all = self.stored();
+            let position = |id: &str| all.iter().position(|m| m.id == id);
+            let mut page: Vec<pb::Message> = match (request.before_id, request.after_id) {
+                (_, Some(after)) => {
+                    let from = position(&after).map_or(0, |at| at + 1);
+                    all[from..].to_vec()
+                }
+                (Some(before), None) => {
+                    let to = position(&before).unwrap_or(all.len());
+                    all[..to].iter().rev().cloned().collect()
+                }
+                (None, None) => all.iter().rev().cloned().collect(),
+            };
+            let has_more = page.len() > limit;
+            page.truncate(limit);
+            Ok(RpcResponse::new(pb::HistoryResponse {
+                messages: page,
+                has_more,
+            }))
+        }
+
+        async fn send_message(
+            &self,
+            r: Rpc<pb::SendMessageRequest>,
+        ) -> Result<RpcResponse<pb::Message>, Status> {
+            self.calls.record("SendMessage", &r);
+            let sender = self.visible(&r, &r.get_ref().session_id)?;
+            let request = r.into_inner();
+            let chars = request.content.trim().chars().count();
+            if chars == 0 || chars > MAX_CONTENT_CHARS {
+                return Err(rpc_error::invalid_fields(
+                    "invalid message",
+                    [(
+                        "content",
+                        format!("must be 1 - {MAX_CONTENT_CHARS} characters"),
+                    )],
+                ));
+            }
+            let message = {
+                let mut messages = self.messages.lock().expect("lock");
+                let again = messages.iter().find(|m| {
+                    !request.client_id.is_empty()
+                        && m.client_id == request.client_id
+                        && m.sender_id == sender
+                });
+                if let Some(first) = again {
+                    return Ok(RpcResponse::new(first.clone()));
+                }
+                let message = pb::Message {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    session_id: self.session_id.clone(),
+                    sender_role: if sender == TENANT_ID {
+                        "TENANT"
+                    } else {
+                        "LANDLORD"
+                    }
+                    .into(),
+                    sender_id: sender,
+                    content: request.content,
+                    is_read: false,
+                    is_admin_intervention: false,
+                    created_at: Some(rentory_proto::timestamp(time::OffsetDateTime::now_utc())),
+                    client_id: request.client_id,
+                };
+                messages.push(message.clone());
+                message
+            };
+            self.publish(pb::room_event::Event::Message(message.clone()))
+                .await;
+            Ok(RpcResponse::new(message))
+        }
+
+        async fn mark_read(
+            &self,
+            r: Rpc<pb::MarkReadRequest>,
+        ) -> Result<RpcResponse<pb::ReadMarker>, Status> {
+            self.calls.record("MarkRead", &r);
+            let reader = self.visible(&r, &r.get_ref().session_id)?;
+            let request = r.into_inner();
+            if !self.stored().iter().any(|m| m.id == request.message_id) {
+                return Err(rpc_error::status(Reason::NotFound, "no such message"));
+            }
+            let marker = pb::ReadMarker {
+                session_id: self.session_id.clone(),
+                reader_id: reader,
+                message_id: request.message_id,
+                at: Some(rentory_proto::timestamp(time::OffsetDateTime::now_utc())),
+            };
+            self.publish(pb::room_event::Event::Read(marker.clone()))
+                .await;
+            Ok(RpcResponse::new(marker))
+        }
+
+        async fn assign_guide(
+            &self,
+            r: Rpc<pb::AssignGuideRequest>,
+        ) -> Result<RpcResponse<pb::Session>, Status> {
+            self.calls.record("AssignGuide", &r);
+            if Self::caller(&r)? != LANDLORD_ID {
+                return Err(rpc_error::status(
+                    Reason::Forbidden,
+                    "only staff assign guides",
+                ));
+            }
+            let mut session = self.session();
+            session.assigned_guide_id = Some(r.into_inner().guide_id);
+            Ok(RpcResponse::new(session))
+        }
+    }
+
+    /// The fake on a gRPC server of its own (with the health service); its URL.
+    pub async fn serve(chat: &FakeChat) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (_, health) = tonic_health::server::health_reporter();
+        let server = tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(chat.server())
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+        tokio::spawn(server);
+        url
+    }
 }

@@ -77,6 +77,8 @@ async fn readyz_is_503_naming_the_services_that_are_down() {
     assert_eq!(body["checks"]["identity"], "down");
     assert_eq!(body["checks"]["kyc"], "down");
     assert_eq!(body["checks"]["listings"], "down");
+    assert_eq!(body["checks"]["payments"], "down");
+    assert_eq!(body["checks"]["chat"], "down");
     assert_eq!(
         body["checks"]["redis"], "up",
         "Redis must run at 127.0.0.1:6379"
@@ -124,6 +126,23 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/searches"),
     ("get", "/searches"),
     ("delete", "/searches/{id}"),
+    // payments
+    ("post", "/payments/contact-unlock"),
+    ("post", "/payments/rent"),
+    ("get", "/payments/transactions"),
+    ("post", "/payments/transactions/{reference}/verify"),
+    ("post", "/payments/transactions/{reference}/refund"),
+    ("put", "/payments/payout-account"),
+    ("get", "/payments/payout-account"),
+    ("get", "/payments/callback"),
+    ("post", "/webhooks/paystack"),
+    ("post", "/chat/sessions"),
+    ("get", "/chat/sessions"),
+    ("get", "/chat/sessions/{id}"),
+    ("get", "/chat/sessions/{id}/messages"),
+    ("post", "/chat/sessions/{id}/messages"),
+    ("post", "/chat/sessions/{id}/read"),
+    ("post", "/chat/sessions/{id}/guide"),
     ("get", "/files/{bucket}/{key}"),
     ("get", "/photos/{key}"),
     ("get", "/healthz"),
@@ -161,8 +180,10 @@ async fn openapi_lists_every_route_with_bearer_security_and_the_problem_schema()
     let photos = &doc["components"]["schemas"]["AnalyzeForm"]["properties"]["photos"];
     assert_eq!(photos["type"], "array");
     assert_eq!(photos["items"]["format"], "binary");
-    // Public photos need no token.
+    // Public photos, Paystack's webhook and its return page need no token.
     assert!(doc["paths"]["/photos/{key}"]["get"]["security"].is_null());
+    assert!(doc["paths"]["/webhooks/paystack"]["post"]["security"].is_null());
+    assert!(doc["paths"]["/payments/callback"]["get"]["security"].is_null());
     // Every schema a route names is in the document, nested ones (the persona's) too.
     let mut refs = Vec::new();
     collect_refs(&doc, &mut refs);
@@ -221,6 +242,8 @@ async fn a_real_listener_serves_and_drains_on_shutdown() {
     config.kyc_url = dead_url().await;
     config.ai_url = dead_url().await;
     config.listings_url = dead_url().await;
+    config.payments_url = dead_url().await;
+    config.chat_url = dead_url().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -6,9 +6,12 @@
 
 mod auth;
 mod backend;
+mod chat;
 mod edge;
 mod files;
 mod limits;
+mod payments;
 mod properties;
 mod rate_limits;
+mod sockets;
 mod support;

@@ -51,10 +51,12 @@ impl TestApp {
         config.kyc_url = dead_url().await;
         config.ai_url = dead_url().await;
         config.listings_url = dead_url().await;
+        config.payments_url = dead_url().await;
+        config.chat_url = dead_url().await;
         // Every test shares one Redis and one client IP: each app counts under its own keys.
         config.rate_limits.prefix = unique_prefix();
         adjust(&mut config);
-        let state = AppState::from_config(&config).expect("state");
+        let state = AppState::from_config(&config).await.expect("state");
         let router = gateway::router(state).layer(MockConnectInfo(SocketAddr::from((PEER, 5555))));
         Self { router, issuer }
     }
@@ -74,20 +76,30 @@ impl TestApp {
     }
 
     pub fn token_at(&self, now: OffsetDateTime) -> (String, Uuid) {
-        let session = Uuid::now_v7();
-        let issued = self
-            .issuer
-            .issue(
-                Uuid::now_v7(),
-                Role::Tenant,
-                UserStatus::Pending,
-                None,
-                session,
-                now,
-            )
-            .expect("issue");
-        (issued.token, session)
+        mint(
+            &self.issuer,
+            Uuid::now_v7(),
+            Role::Tenant,
+            UserStatus::Pending,
+            now,
+        )
     }
+}
+
+/// An access token of `user` with `role` and `status`, issued at `now`, and its login
+/// session.
+pub fn mint(
+    issuer: &TokenIssuer,
+    user: Uuid,
+    role: Role,
+    status: UserStatus,
+    now: OffsetDateTime,
+) -> (String, Uuid) {
+    let session = Uuid::now_v7();
+    let issued = issuer
+        .issue(user, role, status, None, session, now)
+        .expect("issue");
+    (issued.token, session)
 }
 
 pub fn get(path: &str) -> Request<Body> {

@@ -9,13 +9,14 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use listings::discover::{self, area, score};
-use listings::projections::{PaymentSuccesses, PersonaUpdates};
+use listings::projections::{PaymentRefunds, PaymentSuccesses, PersonaUpdates};
 use listings::searches::SearchAlerts;
 use prost::Message;
 use rentory_events::{Delivered, Handler};
 use rentory_persona::Persona;
 use rentory_proto::events::v1::{
-    PersonaUpdated, PropertyPublished, PropertySnapshot, SearchMatched, TransactionSucceeded,
+    PersonaUpdated, PropertyPublished, PropertySnapshot, SearchMatched, TransactionRefunded,
+    TransactionSucceeded,
 };
 use rentory_testkit::TestDatabase;
 use secrecy::SecretString;
@@ -125,16 +126,7 @@ async fn personas_keep_the_highest_version_whatever_the_order() {
 async fn a_contact_unlock_is_recorded_once_and_other_payments_are_ignored() {
     let db = Db::new().await;
     let (tenant, property) = (Uuid::now_v7(), Uuid::now_v7());
-    let paid = TransactionSucceeded {
-        transaction_id: Uuid::now_v7().to_string(),
-        reference: "RTY-UNLOCK-1".into(),
-        r#type: "CONTACT_UNLOCK".into(),
-        payer_id: tenant.to_string(),
-        property_id: Some(property.to_string()),
-        lease_id: None,
-        amount_kobo: 500_000,
-        at: None,
-    };
+    let paid = unlock_paid(tenant, property, "RTY-UNLOCK-1");
     assert!(
         !listings::projections::has_unlock(&db.pool, tenant, property)
             .await
@@ -183,6 +175,98 @@ async fn a_contact_unlock_is_recorded_once_and_other_payments_are_ignored() {
             .await
             .unwrap()
     );
+    db.done().await;
+}
+
+fn unlock_paid(tenant: Uuid, property: Uuid, reference: &str) -> TransactionSucceeded {
+    TransactionSucceeded {
+        transaction_id: Uuid::now_v7().to_string(),
+        reference: reference.into(),
+        r#type: "CONTACT_UNLOCK".into(),
+        payer_id: tenant.to_string(),
+        property_id: Some(property.to_string()),
+        lease_id: None,
+        amount_kobo: 500_000,
+        at: None,
+    }
+}
+
+fn refund_of(paid: &TransactionSucceeded) -> TransactionRefunded {
+    TransactionRefunded {
+        transaction_id: paid.transaction_id.clone(),
+        reference: paid.reference.clone(),
+        r#type: paid.r#type.clone(),
+        payer_id: paid.payer_id.clone(),
+        property_id: paid.property_id.clone(),
+        lease_id: paid.lease_id.clone(),
+        amount_kobo: paid.amount_kobo,
+        actor_id: Uuid::now_v7().to_string(),
+        reason: "paid by mistake".into(),
+        at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_refund_closes_exactly_its_unlock_whatever_the_order() {
+    let db = Db::new().await;
+    let (tenant, property) = (Uuid::now_v7(), Uuid::now_v7());
+    let unlocked = || listings::projections::has_unlock(&db.pool, tenant, property);
+    const SUCCEEDED: &str = "rentory.payments.transaction.succeeded";
+    const REFUNDED: &str = "rentory.payments.transaction.refunded";
+
+    // Paid, then refunded (twice, as a redelivery under another id would): closed.
+    let first = unlock_paid(tenant, property, "ul-1");
+    handle(&db.pool, &PaymentSuccesses, &delivered(SUCCEEDED, &first)).await;
+    assert!(unlocked().await.unwrap());
+    for _ in 0..2 {
+        handle(
+            &db.pool,
+            &PaymentRefunds,
+            &delivered(REFUNDED, &refund_of(&first)),
+        )
+        .await;
+    }
+    assert!(!unlocked().await.unwrap());
+    // The success delivered again after its refund opens nothing.
+    handle(&db.pool, &PaymentSuccesses, &delivered(SUCCEEDED, &first)).await;
+    assert!(!unlocked().await.unwrap());
+
+    // Paying again opens it; the old refund arriving late does not close the new unlock.
+    let second = unlock_paid(tenant, property, "ul-2");
+    handle(&db.pool, &PaymentSuccesses, &delivered(SUCCEEDED, &second)).await;
+    handle(
+        &db.pool,
+        &PaymentRefunds,
+        &delivered(REFUNDED, &refund_of(&first)),
+    )
+    .await;
+    assert!(unlocked().await.unwrap());
+
+    // A refund handled before its success (the two consumers keep no order between them).
+    let (other_tenant, other_property) = (Uuid::now_v7(), Uuid::now_v7());
+    let early = unlock_paid(other_tenant, other_property, "ul-3");
+    handle(
+        &db.pool,
+        &PaymentRefunds,
+        &delivered(REFUNDED, &refund_of(&early)),
+    )
+    .await;
+    handle(&db.pool, &PaymentSuccesses, &delivered(SUCCEEDED, &early)).await;
+    assert!(
+        !listings::projections::has_unlock(&db.pool, other_tenant, other_property)
+            .await
+            .unwrap()
+    );
+
+    // Refunds of other kinds of payment are ignored.
+    let rent = TransactionRefunded {
+        r#type: "RENT".into(),
+        property_id: None,
+        lease_id: Some(Uuid::now_v7().to_string()),
+        ..refund_of(&second)
+    };
+    handle(&db.pool, &PaymentRefunds, &delivered(REFUNDED, &rent)).await;
+    assert!(unlocked().await.unwrap());
     db.done().await;
 }
 

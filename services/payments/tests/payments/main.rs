@@ -1,0 +1,10 @@
+//! The payments service against real Postgres and NATS, with its real Paystack client
+//! talking to a wiremock Paystack (whose requests are asserted) and fake identity and
+//! listings services. Every test ends by re-verifying the whole audit chain.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod checkout;
+mod staff;
+mod support;
+mod webhooks;
