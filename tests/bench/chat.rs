@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use rentory_auth::{Role, StaffPosition, TokenIssuer, UserStatus};
 use rentory_blackbox::TestStack;
@@ -42,10 +43,9 @@ use rust_socketio::Payload;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
-use socketioxide::handler::ConnectHandler;
 use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::handler::ConnectHandler;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -579,21 +579,26 @@ async fn chat_plan(
     .fetch_all(&pool)
     .await?;
     if listings.len() < sizes.len() {
-        bail!("seeded {} listings for {} rooms", listings.len(), sizes.len());
+        bail!(
+            "seeded {} listings for {} rooms",
+            listings.len(),
+            sizes.len()
+        );
     }
     let issuer = TokenIssuer::new(&stack.jwt_private_key, stack.tuning.tokens.clone())?;
-    let token = |user: Uuid, role: Role, position: Option<StaffPosition>| -> anyhow::Result<String> {
-        Ok(issuer
-            .issue(
-                user,
-                role,
-                UserStatus::Active,
-                position,
-                Uuid::now_v7(),
-                time::OffsetDateTime::now_utc(),
-            )?
-            .token)
-    };
+    let token =
+        |user: Uuid, role: Role, position: Option<StaffPosition>| -> anyhow::Result<String> {
+            Ok(issuer
+                .issue(
+                    user,
+                    role,
+                    UserStatus::Active,
+                    position,
+                    Uuid::now_v7(),
+                    time::OffsetDateTime::now_utc(),
+                )?
+                .token)
+        };
     let opened = futures::stream::iter(sizes.iter().enumerate().map(|(room, size)| {
         let (property, landlord) = listings[room];
         let tenant = Uuid::now_v7();
@@ -683,7 +688,11 @@ async fn main() -> anyhow::Result<()> {
         MEASURE.as_secs(),
         WARM_UP.as_secs()
     );
-    let nats = nats_load(&stack.nats.url(), Arc::new(bare_plan(["", ""], clients, rate))).await?;
+    let nats = nats_load(
+        &stack.nats.url(),
+        Arc::new(bare_plan(["", ""], clients, rate)),
+    )
+    .await?;
     let bare = socket_load(
         "bare Socket.IO echo",
         Arc::new(bare_plan([&echo, &echo], clients, rate)),

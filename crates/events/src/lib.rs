@@ -86,7 +86,7 @@ pub use connect::connect;
 pub use consumer::{ConsumerConfig, Delivered, Handler, spawn_consumer};
 pub use error::{EventError, HandlerError};
 pub use outbox::{MAX_PAYLOAD_BYTES, NOTIFY_PREFIX, enqueue, enqueue_bytes, notify_channel};
-pub use relay::Relay;
+pub use relay::{Relay, RelayWaker};
 pub use stream::{DUPLICATE_WINDOW, MAX_AGE, STREAM, SUBJECTS, StreamSettings, ensure_stream};
 
 /// The tables every service schema needs (see the crate docs); tests run it in a fresh

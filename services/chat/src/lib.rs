@@ -78,7 +78,10 @@ pub async fn serve(
         .await
         .map_err(Error::Nats)?;
     let room = room::Room::new(js.client());
-    let relay = Relay::new(pool.clone(), js.clone(), SCHEMA).spawn(background.clone());
+    let relay = Relay::new(pool.clone(), js.clone(), SCHEMA);
+    // Sends wake the relay in-process instead of by NOTIFY (see `message::db::store`).
+    let wake_relay = relay.waker();
+    let relay = relay.spawn(background.clone());
     let unlocks = spawn_consumer(
         pool.clone(),
         js,
@@ -93,7 +96,7 @@ pub async fn serve(
         peers,
         room,
         Arc::new(session::facts::FactsCache::new(config.session_cache)),
-        rentory_events::notify_channel(SCHEMA),
+        wake_relay,
     );
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<ChatServer<ChatApi>>().await;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use rentory_auth::{Actor, Capability, Role, TokenVerifier, UserStatus};
+use rentory_events::RelayWaker;
 use rentory_proto::chat::v1 as pb;
 use rentory_proto::chat::v1::chat_server::Chat;
 use rentory_proto::chat::v1::room_event::Event as RoomPayload;
@@ -37,7 +38,7 @@ pub struct ChatApi {
     peers: Peers,
     room: Room,
     facts: Arc<FactsCache>,
-    outbox_channel: String,
+    relay: RelayWaker,
 }
 
 impl ChatApi {
@@ -47,7 +48,7 @@ impl ChatApi {
         peers: Peers,
         room: Room,
         facts: Arc<FactsCache>,
-        outbox_channel: String,
+        relay: RelayWaker,
     ) -> Self {
         Self {
             pool,
@@ -55,7 +56,7 @@ impl ChatApi {
             peers,
             room,
             facts,
-            outbox_channel,
+            relay,
         }
     }
 
@@ -294,12 +295,12 @@ impl ChatApi {
                     subject: MESSAGE_SENT,
                     payload: &payload,
                     traceparent: traceparent.as_deref(),
-                    channel: &self.outbox_channel,
                 },
             )
             .await?;
             match outcome.stored {
                 Stored::New => {
+                    self.relay.wake();
                     let shown = message.to_proto(&facts.parties, outcome.contact_unlocked);
                     self.room
                         .publish(pb::RoomEvent {

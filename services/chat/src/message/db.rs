@@ -52,8 +52,6 @@ pub struct Announcement<'a> {
     pub subject: &'a str,
     pub payload: &'a [u8],
     pub traceparent: Option<&'a str>,
-    /// The relay's NOTIFY channel.
-    pub channel: &'a str,
 }
 
 /// What [`store`] did.
@@ -79,8 +77,10 @@ pub struct StoreOutcome {
 /// The send path in ONE statement, hence one round trip and one implicit transaction:
 /// bump the session's `last_updated` (taking its row lock first, so `seq` follows commit
 /// order within a session) on condition that its guide is still `expected_guide`, insert the
-/// message unless the client id was seen, add its event to the outbox and wake the relay
-/// (the same row and NOTIFY as `rentory_events::enqueue` writes), and read the unlock state.
+/// message unless the client id was seen, add its event to the outbox (the row
+/// `rentory_events::enqueue` writes, without its NOTIFY: `pg_notify` takes a database-wide
+/// lock at commit that serialised concurrent sends; the caller wakes its relay in-process),
+/// and read the unlock state.
 #[tracing::instrument(skip_all, fields(session_id = %message.session_id))]
 pub async fn store(
     db: impl PgExecutor<'_>,
@@ -110,8 +110,7 @@ pub async fn store(
                   EXISTS (SELECT 1 FROM session s
                           JOIN chat.contact_unlocks u
                             ON u.tenant_id = s.tenant_id AND u.property_id = s.property_id
-                          WHERE u.refunded_at IS NULL) AS "contact_unlocked!",
-                  (SELECT count(pg_notify($14, '')) FROM announced) AS "notified!""#,
+                          WHERE u.refunded_at IS NULL) AS "contact_unlocked!""#,
         message.session_id,
         expected_guide,
         message.id,
@@ -125,7 +124,6 @@ pub async fn store(
         event.subject,
         event.payload,
         event.traceparent,
-        event.channel,
     )
     .fetch_one(db)
     .await?;
@@ -134,7 +132,6 @@ pub async fn store(
         (true, false) => Stored::Duplicate,
         (false, false) => Stored::Stale,
     };
-    debug_assert!(stored != Stored::New || row.notified == 1);
     Ok(StoreOutcome {
         stored,
         contact_unlocked: row.contact_unlocked,
