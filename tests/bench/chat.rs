@@ -666,7 +666,7 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
 async fn main() -> anyhow::Result<()> {
     let clients: usize = setting("RENTORY_BENCH_CHAT_CLIENTS", DEFAULT_CLIENTS)?;
     let rate: f64 = setting("RENTORY_BENCH_CHAT_RATE", DEFAULT_RATE)?;
-    if clients < 2 || !(rate > 0.0) {
+    if clients < 2 || !rate.is_finite() || rate <= 0.0 {
         bail!("need at least 2 clients and a positive rate");
     }
 
