@@ -49,6 +49,7 @@ pub struct Relay {
     js: jetstream::Context,
     schema: String,
     publish_timeout: Duration,
+    poll_interval: Duration,
     wake: Arc<Notify>,
 }
 
@@ -80,8 +81,15 @@ impl Relay {
             js,
             schema: schema.into(),
             publish_timeout: PUBLISH_TIMEOUT,
+            poll_interval: POLL_INTERVAL,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Overrides how often the relay looks for rows nobody woke it for (default 1 s).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
     }
 
     /// A handle that wakes this relay once it runs (see [`RelayWaker`]).
@@ -159,7 +167,7 @@ impl Relay {
                         break;
                     }
                 }
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = tokio::time::sleep(self.poll_interval) => {}
             }
         }
         // The listener watches the same token; waiting keeps its connection from outliving us.

@@ -178,6 +178,51 @@ async fn enqueue_notifies_the_relay_on_commit_only() {
     db.close().await;
 }
 
+/// Writers that skip the NOTIFY (chat's send statement) wake the relay in-process.
+#[tokio::test]
+async fn a_waker_publishes_rows_written_without_notify() {
+    init_logs();
+    let db = ServiceDb::create().await;
+    let js = jetstream(&nats_url()).await;
+    let stream = TestStream::unique();
+    stream.settings.ensure(&js).await.unwrap();
+    let shutdown = CancellationToken::new();
+    // Polling effectively off: only a NOTIFY or the waker starts a round.
+    let relay = Relay::new(db.pool.clone(), js.clone(), &db.schema)
+        .with_poll_interval(std::time::Duration::from_secs(3600));
+    let waker = relay.waker();
+    let relay = relay.spawn(shutdown.clone());
+
+    // Once this notified event is out, the relay is idle, waiting to be woken.
+    db.commit_event(&stream.subject("chat.message.sent"), "notified")
+        .await;
+    wait_until(DEADLINE, "the notified event in the stream", || async {
+        message_count(&js, &stream.settings.name).await == 1
+    })
+    .await
+    .unwrap();
+
+    sqlx::query("INSERT INTO outbox (id, subject, payload) VALUES ($1, $2, $3)")
+        .bind(uuid::Uuid::now_v7())
+        .bind(stream.subject("chat.message.sent"))
+        .bind(prost::Message::encode_to_vec(&ping("not notified")))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    waker.wake();
+    wait_until(DEADLINE, "the woken event in the stream", || async {
+        message_count(&js, &stream.settings.name).await == 2
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.unpublished().await, 0);
+
+    shutdown.cancel();
+    relay.await.unwrap();
+    stream.delete(&js).await;
+    db.close().await;
+}
+
 #[tokio::test]
 async fn unpublishable_events_are_refused_at_enqueue() {
     init_logs();
