@@ -2,140 +2,18 @@
 //! every kind of answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
+
+use support::*;
+
 use std::time::Duration;
 
 use rentory_paystack::{
-    ClientConfig, InitializeRequest, PaystackClient, PaystackError, RefundRequest,
-    SubaccountRequest, TransactionStatus,
+    PaystackClient, PaystackError, RefundRequest, SubaccountRequest, TransactionStatus,
 };
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use url::Url;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-const KEY: &str = "sk_test_4f9d1c2b7a";
-
-fn config(base: &str) -> ClientConfig {
-    let mut config = ClientConfig::new(Url::parse(base).unwrap(), SecretString::from(KEY));
-    config.timeout = Duration::from_secs(2);
-    config.retry_backoff = Duration::from_millis(10);
-    config
-}
-
-fn client(server: &MockServer) -> PaystackClient {
-    PaystackClient::new(config(&server.uri())).unwrap()
-}
-
-fn unlock_request(reference: &str) -> InitializeRequest {
-    InitializeRequest {
-        email: "tenant@example.com".into(),
-        amount_kobo: 500_000,
-        reference: reference.into(),
-        callback_url: Some("https://app.rentory.example/payments/return".into()),
-        metadata: json!({"type": "CONTACT_UNLOCK", "property_id": "0193a1b2-0000-7000-8000-000000000001"}),
-        subaccount: None,
-        bearer: None,
-    }
-}
-
-fn initialized(reference: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "status": true,
-        "message": "Authorization URL created",
-        "data": {
-            "authorization_url": "https://checkout.paystack.com/0peioxfhpn",
-            "access_code": "0peioxfhpn",
-            "reference": reference,
-        }
-    }))
-}
-
-fn verified(reference: &str, status: &str, amount: i64) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "status": true,
-        "message": "Verification successful",
-        "data": {
-            "id": 4099260516_i64, "domain": "test", "status": status, "reference": reference,
-            "amount": amount, "message": null, "gateway_response": "Successful",
-            "paid_at": "2026-05-24T10:23:11.000Z", "created_at": "2026-05-24T10:22:45.000Z",
-            "channel": "card", "currency": "NGN", "ip_address": "197.210.45.12",
-            "metadata": {"type": "CONTACT_UNLOCK"}, "fees": 7500,
-            "customer": {"id": 92312441, "customer_code": "CUS_xnxdt6s1zg1f4nx", "email": "tenant@example.com"},
-            "authorization": {"authorization_code": "AUTH_pmx3mgawyd", "reusable": true},
-        }
-    }))
-}
-
-fn paystack_error(status: u16, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"status": false, "message": message}))
-}
-
-fn rejected(status: u16, message: &str) -> PaystackError {
-    PaystackError::Rejected {
-        status,
-        message: message.into(),
-    }
-}
-
-/// `response` to every `verb` request (on `route` when given), expected `times` times.
-async fn answer(
-    server: &MockServer,
-    verb: &str,
-    route: Option<&str>,
-    response: ResponseTemplate,
-    times: u64,
-) {
-    let mock = match route {
-        Some(route) => Mock::given(method(verb)).and(path(route)),
-        None => Mock::given(method(verb)),
-    };
-    mock.respond_with(response)
-        .expect(times)
-        .mount(server)
-        .await;
-}
-
-/// `failure` to the first `failures` `verb` requests, `then` to the rest.
-async fn fail_first(
-    server: &MockServer,
-    verb: &str,
-    failure: ResponseTemplate,
-    failures: u64,
-    then: ResponseTemplate,
-) {
-    Mock::given(method(verb))
-        .respond_with(failure)
-        .up_to_n_times(failures)
-        .expect(failures)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method(verb))
-        .respond_with(then)
-        .with_priority(2)
-        .mount(server)
-        .await;
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap()
-}
-
-fn assert_authorized_json(request: &Request) {
-    assert_eq!(
-        request.headers.get("authorization").unwrap(),
-        &format!("Bearer {KEY}")
-    );
-    if !request.body.is_empty() {
-        assert_eq!(
-            request.headers.get("content-type").unwrap(),
-            "application/json"
-        );
-    }
-}
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn initialize_sends_the_amount_in_kobo_in_naira_with_our_reference() {
@@ -545,65 +423,4 @@ async fn requests_paystack_would_refuse_never_leave() {
         matches!(error, PaystackError::Rejected { status: 400, .. }),
         "{error:?}"
     );
-}
-
-/// A `MakeWriter` collecting everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-#[tokio::test]
-async fn each_attempt_is_logged_without_the_key() {
-    let server = MockServer::start().await;
-    fail_first(
-        &server,
-        "POST",
-        paystack_error(500, "oops"),
-        1,
-        initialized("unlock-08"),
-    )
-    .await;
-
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    client(&server)
-        .initialize(&unlock_request("unlock-08"))
-        .await
-        .unwrap();
-
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(!text.contains(KEY), "the secret key was logged:\n{text}");
-    let attempts: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("paystack call"))
-        .collect();
-    assert_eq!(attempts.len(), 2, "{text}");
-    for (line, (status, attempt)) in attempts.iter().zip([("500", "1"), ("200", "2")]) {
-        assert!(line.contains("method=POST"), "{line}");
-        assert!(line.contains("path=\"/transaction/initialize\""), "{line}");
-        assert!(line.contains(&format!("status={status}")), "{line}");
-        assert!(line.contains(&format!("attempt={attempt}")), "{line}");
-        assert!(line.contains("elapsed_ms="), "{line}");
-    }
 }
