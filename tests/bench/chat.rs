@@ -185,6 +185,58 @@ async fn collect(
     (latencies, duplicates)
 }
 
+/// The open loop: member `i` sends its `k`-th message through `send(i, k)` at
+/// `plan.intended(t0, i, k)` whatever happened before, until the measured window ends; then
+/// deliveries are collected for [`DRAIN`] more. Returns the sorted latencies, duplicates, and
+/// the messages sent in the measured window with the deliveries they should make.
+async fn run_schedule<F, Fut>(
+    plan: Arc<Plan>,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    send: F,
+) -> anyhow::Result<(Vec<u32>, u64, u64, u64)>
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let t0 = Instant::now() + Duration::from_millis(500);
+    let sent = Arc::new(AtomicU64::new(0));
+    let expected = Arc::new(AtomicU64::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    for i in 0..plan.members.len() {
+        let (plan, sent, expected, send) =
+            (plan.clone(), sent.clone(), expected.clone(), send.clone());
+        senders.spawn(async move {
+            let mut k = 0u64;
+            loop {
+                let at = plan.intended(t0, i, k);
+                if at >= plan.end(t0) {
+                    break;
+                }
+                tokio::time::sleep_until(at.into()).await;
+                if send(i, k).await && plan.measured(t0, at) {
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    expected.fetch_add(plan.recipients(i), Ordering::Relaxed);
+                }
+                k += 1;
+            }
+        });
+    }
+    let collector = {
+        let plan = plan.clone();
+        tokio::spawn(async move { collect(&plan, t0, deliveries, plan.end(t0) + DRAIN).await })
+    };
+    while let Some(joined) = senders.join_next().await {
+        joined?;
+    }
+    let (latencies, duplicates) = collector.await?;
+    Ok((
+        latencies,
+        duplicates,
+        sent.load(Ordering::Relaxed),
+        expected.load(Ordering::Relaxed),
+    ))
+}
+
 fn client_id(sender: usize, k: u64) -> String {
     format!("b{sender}k{k}")
 }
@@ -311,54 +363,28 @@ async fn socket_load(name: &'static str, plan: Arc<Plan>) -> anyhow::Result<Outc
         connecting.elapsed().as_secs_f64()
     );
 
-    let t0 = Instant::now() + Duration::from_millis(500);
-    let sent = Arc::new(AtomicU64::new(0));
-    let expected = Arc::new(AtomicU64::new(0));
-    let mut senders = tokio::task::JoinSet::new();
-    for (i, client) in clients.iter().cloned().enumerate() {
-        let plan = plan.clone();
-        let sent = sent.clone();
-        let expected = expected.clone();
-        senders.spawn(async move {
-            let session_id = plan.members[i].session_id.clone();
-            let mut k = 0u64;
-            loop {
-                let at = plan.intended(t0, i, k);
-                if at >= plan.end(t0) {
-                    break;
-                }
-                tokio::time::sleep_until(at.into()).await;
-                let message = json!({
-                    "session_id": session_id,
-                    "content": "bench message",
-                    "client_id": client_id(i, k),
-                });
-                let ok = client.emit("message", message).await.is_ok();
-                if ok && plan.measured(t0, at) {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                    expected.fetch_add(plan.recipients(i), Ordering::Relaxed);
-                }
-                k += 1;
-            }
+    let clients = Arc::new(clients);
+    let senders = clients.clone();
+    let sessions = plan.clone();
+    let (latencies, duplicates, sent, expected) = run_schedule(plan, rx, move |i, k| {
+        let client = senders[i].clone();
+        let message = json!({
+            "session_id": sessions.members[i].session_id,
+            "content": "bench message",
+            "client_id": client_id(i, k),
         });
-    }
-    let collector = {
-        let plan = plan.clone();
-        tokio::spawn(async move { collect(&plan, t0, rx, plan.end(t0) + DRAIN).await })
-    };
-    while let Some(joined) = senders.join_next().await {
-        joined?;
-    }
-    let (latencies, duplicates) = collector.await?;
-    for client in clients {
+        async move { client.emit("message", message).await.is_ok() }
+    })
+    .await?;
+    for client in clients.iter() {
         let _ = client.disconnect().await;
     }
     Ok(Outcome {
         name,
         latencies,
-        expected: expected.load(Ordering::Relaxed),
+        expected,
         duplicates,
-        sent: sent.load(Ordering::Relaxed),
+        sent,
     })
 }
 
@@ -459,51 +485,34 @@ async fn nats_load(nats_url: &str, plan: Arc<Plan>) -> anyhow::Result<Outcome> {
         connection.flush().await?;
     }
 
-    let t0 = Instant::now() + Duration::from_millis(500);
-    let sent = Arc::new(AtomicU64::new(0));
-    let expected = Arc::new(AtomicU64::new(0));
-    let mut senders = tokio::task::JoinSet::new();
-    for (i, member) in plan.members.iter().enumerate() {
-        let plan = plan.clone();
-        let sent = sent.clone();
-        let expected = expected.clone();
-        let connection = connections[member.instance].clone();
-        let subject = format!("bench.room.{}", member.room);
-        senders.spawn(async move {
-            let mut k = 0u64;
-            loop {
-                let at = plan.intended(t0, i, k);
-                if at >= plan.end(t0) {
-                    break;
-                }
-                tokio::time::sleep_until(at.into()).await;
-                let ok = connection
-                    .publish(subject.clone(), client_id(i, k).into())
-                    .await
-                    .is_ok();
-                if ok && plan.measured(t0, at) {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                    expected.fetch_add(plan.recipients(i), Ordering::Relaxed);
-                }
-                k += 1;
-            }
-        });
-    }
-    let collector = {
-        let plan = plan.clone();
-        tokio::spawn(async move { collect(&plan, t0, rx, plan.end(t0) + DRAIN).await })
-    };
-    while let Some(joined) = senders.join_next().await {
-        joined?;
-    }
-    let (latencies, duplicates) = collector.await?;
+    let publishers: Arc<Vec<(async_nats::Client, String)>> = Arc::new(
+        plan.members
+            .iter()
+            .map(|m| {
+                (
+                    connections[m.instance].clone(),
+                    format!("bench.room.{}", m.room),
+                )
+            })
+            .collect(),
+    );
+    let (latencies, duplicates, sent, expected) = run_schedule(plan, rx, move |i, k| {
+        let (connection, subject) = publishers[i].clone();
+        async move {
+            connection
+                .publish(subject, client_id(i, k).into())
+                .await
+                .is_ok()
+        }
+    })
+    .await?;
     receivers.abort_all();
     Ok(Outcome {
         name: "bare NATS pub->sub",
         latencies,
-        expected: expected.load(Ordering::Relaxed),
+        expected,
         duplicates,
-        sent: sent.load(Ordering::Relaxed),
+        sent,
     })
 }
 
