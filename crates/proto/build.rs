@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "rentory/listings/v1/listings.proto",
         "rentory/chat/v1/chat.proto",
         "rentory/payments/v1/payments.proto",
+        "rentory/lease/v1/lease.proto",
         "rentory/events/v1/events.proto",
     ];
     let descriptors = protox::compile(files, [&root])?;

@@ -1,5 +1,5 @@
 //! Hash-chained audit rows, shared by every service that keeps an append-only audit table
-//! (KYC decisions now, lease signatures later). Pure: no I/O, no database types.
+//! (KYC decisions, payment status changes, lease signatures). Pure: no I/O, no database types.
 //!
 //! Each row stores `prev_hash` (the previous row's `hash`, or [`GENESIS`] for the first)
 //! and `hash = SHA-256(prev_hash || canonical(row))`, so changing, removing or reordering
@@ -28,6 +28,15 @@
 //! keeps, so a row hashes the same before and after a database round trip).
 //! Every variable-length value is framed by its length, so no field can bleed into the
 //! next, and NULL differs from the empty string.
+//!
+//! # Version 2
+//!
+//! Leases also record the client's user agent and the SHA-256 of the document a change
+//! applies to. A row with either set is encoded as version 2: `frame("rentory-audit/v2")`,
+//! the version 1 fields in the same order, then `user_agent` and `content_sha256` (UTF-8).
+//! A row with neither keeps the version 1 bytes, so chains written before version 2 (KYC,
+//! payments) verify unchanged; the two versions begin with different format frames, so no
+//! version 1 row can share its bytes with a version 2 row.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -43,7 +52,8 @@ pub type Hash = [u8; 32];
 pub const GENESIS: Hash = [0u8; 32];
 
 /// Identifies the encoding; a new layout gets a new version, never a silent change.
-const FORMAT: &[u8] = b"rentory-audit/v1";
+const FORMAT_V1: &[u8] = b"rentory-audit/v1";
+const FORMAT_V2: &[u8] = b"rentory-audit/v2";
 
 /// One status change as an audit table stores it, without the chain columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +72,17 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// Hashed at microsecond precision; see [`truncate_to_micros`].
     pub at: OffsetDateTime,
+    /// The client's user agent as the gateway forwarded it (version 2).
+    pub user_agent: Option<String>,
+    /// Lower-case hex SHA-256 of the document the change applies to (version 2).
+    pub content_sha256: Option<String>,
 }
 
 /// The canonical bytes of `entry` (see the crate docs for the layout).
 pub fn canonical(entry: &AuditEntry) -> Vec<u8> {
+    let version2 = entry.user_agent.is_some() || entry.content_sha256.is_some();
     let mut out = Vec::with_capacity(256);
-    frame(&mut out, FORMAT);
+    frame(&mut out, if version2 { FORMAT_V2 } else { FORMAT_V1 });
     field(&mut out, "id", Some(entry.id.as_bytes()));
     field(&mut out, "subject_id", Some(entry.subject_id.as_bytes()));
     field(&mut out, "actor_id", Some(entry.actor_id.as_bytes()));
@@ -91,6 +106,18 @@ pub fn canonical(entry: &AuditEntry) -> Vec<u8> {
         entry.reason.as_deref().map(str::as_bytes),
     );
     field(&mut out, "at", Some(&unix_micros(entry.at).to_be_bytes()));
+    if version2 {
+        field(
+            &mut out,
+            "user_agent",
+            entry.user_agent.as_deref().map(str::as_bytes),
+        );
+        field(
+            &mut out,
+            "content_sha256",
+            entry.content_sha256.as_deref().map(str::as_bytes),
+        );
+    }
     out
 }
 

@@ -21,8 +21,14 @@ fn entry(n: u128) -> AuditEntry {
         to_status: "APPROVED".into(),
         reason: None,
         at: datetime!(2026-11-24 08:00:00.123456 UTC),
+        user_agent: None,
+        content_sha256: None,
     }
 }
+
+/// `chain(GENESIS, canonical(entry(1)))`, computed independently (Python's hashlib over the
+/// documented version 1 layout) before version 2 was added.
+const V1_ENTRY_1_HASH: &str = "5fa4c4385e079b6f8e17242e07895615c842d39039ff9ed1e684970832b5596d";
 
 fn build(entries: Vec<AuditEntry>) -> Vec<ChainedEntry> {
     let mut prev = GENESIS;
@@ -95,6 +101,43 @@ fn canonical_layout_is_stable() {
     assert_eq!(bytes[26], 1);
     assert_eq!(&bytes[27..31], &[0, 0, 0, 16]);
     assert_eq!(&bytes[31..47], Uuid::from_u128(1).as_bytes());
+}
+
+#[test]
+fn rows_with_version_2_fields_are_encoded_as_version_2() {
+    let v1 = canonical(&entry(1));
+    let with_agent = AuditEntry {
+        user_agent: Some("okhttp/4.12".into()),
+        ..entry(1)
+    };
+    let with_hash = AuditEntry {
+        content_sha256: Some("ab".repeat(32)),
+        ..entry(1)
+    };
+    for v2 in [canonical(&with_agent), canonical(&with_hash)] {
+        assert_eq!(&v2[4..20], b"rentory-audit/v2");
+        // Version 1's fields follow unchanged, then the two new ones.
+        assert_eq!(&v2[20..v1.len()], &v1[20..]);
+        assert!(v2.len() > v1.len());
+    }
+    assert_ne!(canonical(&with_agent), canonical(&with_hash));
+    // An empty user agent is still a value, and differs from none.
+    let empty_agent = AuditEntry {
+        user_agent: Some(String::new()),
+        ..entry(1)
+    };
+    assert_ne!(canonical(&empty_agent), v1);
+}
+
+#[test]
+fn version_1_bytes_are_what_they_were() {
+    // Fixed before version 2 existed: KYC and payment chains written then must still verify.
+    let digest = chain(&GENESIS, &canonical(&entry(1)));
+    assert_eq!(
+        to_hex(&digest),
+        V1_ENTRY_1_HASH,
+        "the version 1 encoding changed"
+    );
 }
 
 #[test]
@@ -223,17 +266,20 @@ prop_compose! {
         to_status in arb_text(),
         reason in proptest::option::of(arb_text()),
         at in arb_time(),
+        user_agent in proptest::option::of(arb_text()),
+        content_sha256 in proptest::option::of(arb_text()),
     ) -> AuditEntry {
         AuditEntry {
             id: Uuid::nil(), // made unique per chain below
             subject_id: Uuid::from_u128(subject),
             actor_id: Uuid::from_u128(actor),
             actor_role, ip_address, request_id, from_status, to_status, reason, at,
+            user_agent, content_sha256,
         }
     }
 }
 
-const FIELDS: usize = 12;
+const FIELDS: usize = 14;
 
 /// Changes field number `field` of `row` to a different value, derived from `seed`.
 fn edit(row: &mut ChainedEntry, field: usize, seed: u64) {
@@ -269,7 +315,9 @@ fn edit(row: &mut ChainedEntry, field: usize, seed: u64) {
         7 => text(&mut e.to_status),
         8 => opt_text(&mut e.reason),
         9 => e.at += time::Duration::microseconds(1 + (seed % 1_000_000) as i64),
-        10 => flip(&mut row.prev_hash),
+        10 => opt_text(&mut e.user_agent),
+        11 => opt_text(&mut e.content_sha256),
+        12 => flip(&mut row.prev_hash),
         _ => flip(&mut row.hash),
     }
 }
@@ -300,7 +348,7 @@ proptest! {
         let broken = verify(&rows).expect_err("an edit must be detected");
         prop_assert_eq!(broken.position, k);
         prop_assert_eq!(broken.row_id, rows[k].entry.id);
-        let expected = if field == 10 { BrokenKind::WrongPrevHash } else { BrokenKind::WrongHash };
+        let expected = if field == 12 { BrokenKind::WrongPrevHash } else { BrokenKind::WrongHash };
         prop_assert_eq!(broken.kind, expected);
     }
 }

@@ -37,6 +37,12 @@ pub mod payments {
     }
 }
 
+pub mod lease {
+    pub mod v1 {
+        tonic::include_proto!("rentory.lease.v1");
+    }
+}
+
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("rentory.events.v1");

@@ -34,6 +34,11 @@ pub enum Reason {
     ReadOnlyField,
     /// The thing asked for is sold: pay first (the landlord contact unlock).
     PaymentRequired,
+    /// The object fails rules it must meet first (a lease's blocking compliance findings);
+    /// each failed rule travels as a PreconditionFailure violation.
+    NotCompliant,
+    /// The caller acted on content that has changed since they read it (a stale hash).
+    StaleContent,
     Unavailable,
     Internal,
 }
@@ -57,6 +62,8 @@ impl Reason {
         Reason::ContentBlocked,
         Reason::ReadOnlyField,
         Reason::PaymentRequired,
+        Reason::NotCompliant,
+        Reason::StaleContent,
         Reason::Unavailable,
         Reason::Internal,
     ];
@@ -80,6 +87,8 @@ impl Reason {
             Reason::ContentBlocked => "CONTENT_BLOCKED",
             Reason::ReadOnlyField => "READ_ONLY_FIELD",
             Reason::PaymentRequired => "PAYMENT_REQUIRED",
+            Reason::NotCompliant => "NOT_COMPLIANT",
+            Reason::StaleContent => "STALE_CONTENT",
             Reason::Unavailable => "UNAVAILABLE",
             Reason::Internal => "INTERNAL",
         }
@@ -99,7 +108,8 @@ impl Reason {
                 Code::ResourceExhausted
             }
             Reason::ContentBlocked | Reason::ReadOnlyField => Code::InvalidArgument,
-            Reason::PaymentRequired => Code::FailedPrecondition,
+            Reason::PaymentRequired | Reason::NotCompliant => Code::FailedPrecondition,
+            Reason::StaleContent => Code::Aborted,
             Reason::Forbidden | Reason::AccountNotActive => Code::PermissionDenied,
             Reason::NotFound => Code::NotFound,
             Reason::AlreadyExists => Code::AlreadyExists,
@@ -151,6 +161,29 @@ pub fn refused_fields<'a>(
     build(reason, message.into(), details)
 }
 
+/// One rule the request's object fails (google.rpc.PreconditionFailure.Violation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreconditionViolation {
+    /// A stable code, e.g. `ADVANCE_RENT_OVER_LIMIT`.
+    pub kind: String,
+    /// What the rule is about or comes from, e.g. `Lagos State Tenancy Law 2011, s.4`.
+    pub subject: String,
+    pub description: String,
+}
+
+/// A refusal listing each rule the object fails (e.g. [`Reason::NotCompliant`]).
+pub fn precondition_failures(
+    reason: Reason,
+    message: impl Into<String>,
+    violations: impl IntoIterator<Item = PreconditionViolation>,
+) -> Status {
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_precondition_failure_violation(v.kind, v.subject, v.description);
+    }
+    build(reason, message.into(), details)
+}
+
 /// A status telling the caller when trying again can succeed (lockouts, rate limits).
 pub fn retry_after(reason: Reason, message: impl Into<String>, after: Duration) -> Status {
     let mut details = ErrorDetails::new();
@@ -183,6 +216,7 @@ pub struct Decoded {
     pub reason: Option<Reason>,
     pub field_violations: Vec<(String, String)>,
     pub retry_after: Option<Duration>,
+    pub precondition_violations: Vec<PreconditionViolation>,
     /// ErrorInfo metadata of a Rentory status (see [`status_with_info`]), sorted by key.
     pub info: Vec<(String, String)>,
 }
@@ -216,6 +250,19 @@ pub fn decode(status: &Status) -> Decoded {
             })
             .unwrap_or_default(),
         retry_after: details.retry_info().and_then(|r| r.retry_delay),
+        precondition_violations: details
+            .precondition_failure()
+            .map(|pf| {
+                pf.violations
+                    .iter()
+                    .map(|v| PreconditionViolation {
+                        kind: v.r#type.clone(),
+                        subject: v.subject.clone(),
+                        description: v.description.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -243,6 +290,21 @@ mod tests {
 
         let locked = retry_after(Reason::AccountLocked, "locked", Duration::from_secs(90));
         assert_eq!(decode(&locked).retry_after, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn precondition_violations_round_trip() {
+        let rule = PreconditionViolation {
+            kind: "ADVANCE_RENT_OVER_LIMIT".into(),
+            subject: "Lagos State Tenancy Law 2011, s.4".into(),
+            description: "18 months in advance is more than 12".into(),
+        };
+        let s = precondition_failures(Reason::NotCompliant, "not compliant", [rule.clone()]);
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        let decoded = decode(&s);
+        assert_eq!(decoded.reason, Some(Reason::NotCompliant));
+        assert_eq!(decoded.precondition_violations, [rule]);
+        assert_eq!(status(Reason::StaleContent, "stale").code(), Code::Aborted);
     }
 
     #[test]

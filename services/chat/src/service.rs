@@ -141,6 +141,20 @@ impl ChatApi {
         Ok(session)
     }
 
+    /// The tenant's session about the property, when the caller may read it; otherwise the
+    /// same NOT_FOUND as for a session that does not exist.
+    async fn find(&self, request: Request<pb::FindSessionRequest>) -> Result<Session, Error> {
+        let actor = self.actor(&request)?;
+        let property_id = parse_id("property_id", &request.get_ref().property_id)?;
+        let tenant_id = parse_id("tenant_id", &request.get_ref().tenant_id)?;
+        let session = session_db::find_for(&self.pool, tenant_id, property_id)
+            .await?
+            .ok_or(Error::SessionNotFound)?;
+        access::decide(&actor, &session.parties, Action::Read)
+            .map_err(|refusal| Error::refused(refusal, "chat"))?;
+        Ok(session)
+    }
+
     async fn list(
         &self,
         request: Request<pb::ListSessionsRequest>,
@@ -466,6 +480,14 @@ impl Chat for ChatApi {
         request: Request<pb::AssignGuideRequest>,
     ) -> Result<Response<pb::Session>, Status> {
         let session = self.assign(request).await?;
+        Ok(Response::new(session.to_proto()))
+    }
+
+    async fn find_session(
+        &self,
+        request: Request<pb::FindSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        let session = self.find(request).await?;
         Ok(Response::new(session.to_proto()))
     }
 }

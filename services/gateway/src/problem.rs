@@ -67,6 +67,8 @@ problem_types! {
     ContentBlocked => 422, "content-blocked", "The AI model's safety filters refused this content";
     ReadOnlyField => 400, "read-only-field", "The request sets a field the caller may not set";
     PaymentRequired => 402, "payment-required", "Payment is required";
+    NotCompliant => 422, "not-compliant", "The rules this needs to meet are not met";
+    StaleContent => 409, "stale-content", "The content changed since it was read";
     Unavailable => 503, "unavailable", "Temporarily unavailable";
     Internal => 500, "internal", "Internal error";
     // The gateway's own.
@@ -105,6 +107,8 @@ impl ProblemType {
             Reason::ContentBlocked => Self::ContentBlocked,
             Reason::ReadOnlyField => Self::ReadOnlyField,
             Reason::PaymentRequired => Self::PaymentRequired,
+            Reason::NotCompliant => Self::NotCompliant,
+            Reason::StaleContent => Self::StaleContent,
             Reason::Unavailable => Self::Unavailable,
             Reason::Internal => Self::Internal,
         }
@@ -157,6 +161,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// One rule the object fails (a lease's blocking compliance finding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Finding {
+    /// Stable code, e.g. `ADVANCE_RENT_OVER_LIMIT`.
+    pub code: String,
+    /// The rule it comes from, e.g. `Lagos State Tenancy Law 2011, s.4`.
+    pub rule: String,
+    pub message: String,
+}
+
 /// An RFC 9457 problem document, as sent; `type` is `https://rentory.ng/problems/<slug>`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Problem)]
@@ -171,6 +185,9 @@ pub struct ProblemDocument {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The rules not met, for `not-compliant`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
     /// Extension members of particular problems (readiness checks).
     #[serde(flatten)]
     #[schema(ignore)]
@@ -211,6 +228,7 @@ impl Problem {
                 detail: detail.into(),
                 request_id: None,
                 errors: Vec::new(),
+                findings: Vec::new(),
                 extensions: serde_json::Map::new(),
             }),
             kind: Some(kind),
@@ -230,6 +248,7 @@ impl Problem {
                 detail: title.to_owned(),
                 request_id: None,
                 errors: Vec::new(),
+                findings: Vec::new(),
                 extensions: serde_json::Map::new(),
             }),
             kind: None,
@@ -359,6 +378,17 @@ impl Problem {
                 .into_iter()
                 .map(|(field, message)| FieldError { field, message }),
         );
+        if from_service {
+            problem.findings = decoded
+                .precondition_violations
+                .into_iter()
+                .map(|v| Finding {
+                    code: v.kind,
+                    rule: v.subject,
+                    message: v.description,
+                })
+                .collect();
+        }
         // Facts a service attached for the caller (ErrorInfo metadata, e.g. the reference of
         // the transaction that already exists) become extension members; the standard
         // members cannot be overwritten this way.
@@ -366,7 +396,14 @@ impl Problem {
             for (name, value) in decoded.info {
                 if !matches!(
                     name.as_str(),
-                    "type" | "title" | "status" | "detail" | "instance" | "errors" | "request_id"
+                    "type"
+                        | "title"
+                        | "status"
+                        | "detail"
+                        | "instance"
+                        | "errors"
+                        | "findings"
+                        | "request_id"
                 ) {
                     problem = problem.with_extension(&name, serde_json::Value::String(value));
                 }

@@ -353,6 +353,26 @@ impl IdentityService for Identity {
         Ok(Response::new((&account).into()))
     }
 
+    async fn get_public_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::PublicUser>, Status> {
+        // Any authenticated caller: these are the facts a counterparty sees anyway.
+        self.actor(&request)?;
+        let user_id = Uuid::parse_str(&request.get_ref().user_id)
+            .map_err(|_| Error::Invalid(vec![("user_id", "not a valid id".to_owned())]))?;
+        let (account, profile) = tokio::try_join!(
+            accounts::find(&self.pool, user_id),
+            accounts::profile(&self.pool, user_id)
+        )?;
+        Ok(Response::new(pb::PublicUser {
+            id: account.id.to_string(),
+            role: pb::Role::from(account.role).into(),
+            status: pb::UserStatus::from(account.status).into(),
+            full_name: profile.full_name,
+        }))
+    }
+
     async fn get_contact(
         &self,
         request: Request<pb::GetContactRequest>,

@@ -139,6 +139,8 @@ pub async fn append(conn: &mut PgConnection, transition: &Transition<'_>) -> Res
         reason: transition.reason.map(str::to_owned),
         // Stored and hashed at the precision Postgres keeps.
         at: truncate_to_micros(transition.at),
+        user_agent: None,
+        content_sha256: None,
     };
     let row = ChainedEntry::seal(&prev, entry);
     let e = &row.entry;
@@ -199,6 +201,8 @@ pub async fn verify_chain(pool: &PgPool) -> Result<usize, ChainError> {
                 to_status: row.to_status,
                 reason: row.reason,
                 at: row.at,
+                user_agent: None,
+                content_sha256: None,
             },
             prev_hash: row.prev_hash,
             hash: row.hash,

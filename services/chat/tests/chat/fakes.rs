@@ -211,6 +211,13 @@ impl IdentityService for Directory {
         }))
     }
 
+    async fn get_public_user(
+        &self,
+        _: Request<id_pb::GetUserRequest>,
+    ) -> Result<Response<id_pb::PublicUser>, Status> {
+        unused()
+    }
+
     async fn register(
         &self,
         _: Request<id_pb::RegisterRequest>,

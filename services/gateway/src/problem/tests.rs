@@ -29,6 +29,8 @@ const TABLE: &[(Reason, u16, &str)] = &[
     (Reason::ContentBlocked, 422, "content-blocked"),
     (Reason::ReadOnlyField, 400, "read-only-field"),
     (Reason::PaymentRequired, 402, "payment-required"),
+    (Reason::NotCompliant, 422, "not-compliant"),
+    (Reason::StaleContent, 409, "stale-content"),
     (Reason::Unavailable, 503, "unavailable"),
     (Reason::Internal, 500, "internal"),
 ];
@@ -59,6 +61,34 @@ fn every_reason_has_a_row_and_maps_to_its_status_and_type() {
             "{reason:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn failed_rules_become_findings() {
+    let status = rpc_error::precondition_failures(
+        Reason::NotCompliant,
+        "the lease has blocking compliance findings",
+        [rpc_error::PreconditionViolation {
+            kind: "NOTICE_SHORTER_THAN_STATUTORY".into(),
+            subject: "Lagos State Tenancy Law 2011, s.13".into(),
+            description: "a yearly tenancy needs six months' notice".into(),
+        }],
+    );
+    let body = body_json(Problem::from_rpc(&status).into_response()).await;
+    assert_eq!(body["status"], 422);
+    assert_eq!(
+        body["findings"],
+        serde_json::json!([{
+            "code": "NOTICE_SHORTER_THAN_STATUTORY",
+            "rule": "Lagos State Tenancy Law 2011, s.13",
+            "message": "a yearly tenancy needs six months' notice",
+        }])
+    );
+    // Other problems carry no findings member at all.
+    let body =
+        body_json(Problem::from_rpc(&rpc_error::status(Reason::NotFound, "x")).into_response())
+            .await;
+    assert!(body.get("findings").is_none());
 }
 
 #[test]

@@ -173,6 +173,12 @@ impl IdentityService for Fake {
         unimplemented()
     }
 
+    async fn get_public_user(
+        &self,
+        _: Rpc<id_pb::GetUserRequest>,
+    ) -> Result<RpcResponse<id_pb::PublicUser>, Status> {
+        unimplemented()
+    }
     async fn get_contact(
         &self,
         _: Rpc<id_pb::GetContactRequest>,
@@ -1374,6 +1380,12 @@ pub mod chat {
             Ok(RpcResponse::new(marker))
         }
 
+        async fn find_session(
+            &self,
+            _: Rpc<pb::FindSessionRequest>,
+        ) -> Result<RpcResponse<pb::Session>, Status> {
+            super::unimplemented()
+        }
         async fn assign_guide(
             &self,
             r: Rpc<pb::AssignGuideRequest>,

@@ -558,6 +558,12 @@ impl IdentityService for Fakes {
     ) -> Result<RpcResponse<id_pb::User>, Status> {
         unimplemented()
     }
+    async fn get_public_user(
+        &self,
+        _: Rpc<id_pb::GetUserRequest>,
+    ) -> Result<RpcResponse<id_pb::PublicUser>, Status> {
+        unimplemented()
+    }
     async fn get_contact(
         &self,
         _: Rpc<id_pb::GetContactRequest>,
