@@ -19,6 +19,7 @@ pub const DEFAULT_AI_URL: &str = "http://127.0.0.1:50053";
 pub const DEFAULT_LISTINGS_URL: &str = "http://127.0.0.1:50054";
 pub const DEFAULT_PAYMENTS_URL: &str = "http://127.0.0.1:50057";
 pub const DEFAULT_CHAT_URL: &str = "http://127.0.0.1:50055";
+pub const DEFAULT_LEASE_URL: &str = "http://127.0.0.1:50056";
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 /// The gateway's own address when `RENTORY_PUBLIC_URL` is unset, as the services assume.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
@@ -47,6 +48,7 @@ pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 /// | `RENTORY_LISTINGS_URL` | `http://127.0.0.1:50054` |
 /// | `RENTORY_PAYMENTS_URL` | `http://127.0.0.1:50057` |
 /// | `RENTORY_CHAT_URL` | `http://127.0.0.1:50055` |
+/// | `RENTORY_LEASE_URL` | `http://127.0.0.1:50056` |
 /// | `NATS_URL` | `nats://127.0.0.1:4222`: live chat fan-out between gateway instances (core NATS `chat.session.<id>`); connected in the background, never needed to start |
 /// | `RENTORY_JWT_PUBLIC_KEY` | required (Ed25519 SPKI PEM) |
 /// | `RENTORY_JWT_ISSUER`, `RENTORY_JWT_AUDIENCE` | `rentory-identity`, `rentory` |
@@ -80,6 +82,8 @@ pub struct Config {
     pub payments_url: String,
     /// `RENTORY_CHAT_URL`: the chat service.
     pub chat_url: String,
+    /// `RENTORY_LEASE_URL`: the lease service.
+    pub lease_url: String,
     /// `NATS_URL`: where chat room events travel between gateway instances.
     pub nats_url: String,
     /// `RENTORY_SOCKET_*`: the Socket.IO endpoint's limits.
@@ -158,6 +162,7 @@ impl Config {
             listings_url: DEFAULT_LISTINGS_URL.to_owned(),
             payments_url: DEFAULT_PAYMENTS_URL.to_owned(),
             chat_url: DEFAULT_CHAT_URL.to_owned(),
+            lease_url: DEFAULT_LEASE_URL.to_owned(),
             nats_url: DEFAULT_NATS_URL.to_owned(),
             socket: SocketSettings::default(),
             jwt_public_key: jwt_public_key.into(),
@@ -198,6 +203,7 @@ impl Config {
             listings_url: config::or_default("RENTORY_LISTINGS_URL", DEFAULT_LISTINGS_URL),
             payments_url: config::or_default("RENTORY_PAYMENTS_URL", DEFAULT_PAYMENTS_URL),
             chat_url: config::or_default("RENTORY_CHAT_URL", DEFAULT_CHAT_URL),
+            lease_url: config::or_default("RENTORY_LEASE_URL", DEFAULT_LEASE_URL),
             nats_url: config::or_default("NATS_URL", DEFAULT_NATS_URL),
             socket: SocketSettings::from_env()?,
             jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,

@@ -11,6 +11,7 @@ use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
 use rentory_proto::chat::v1::chat_client::ChatClient;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
+use rentory_proto::lease::v1::leases_client::LeasesClient;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
 use rentory_proto::payments::v1::payments_client::PaymentsClient;
 use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
@@ -35,12 +36,14 @@ pub struct Clients {
     pub listings: ListingsClient<Channel>,
     pub payments: PaymentsClient<Channel>,
     pub chat: ChatClient<Channel>,
+    pub leases: LeasesClient<Channel>,
     pub identity_health: HealthClient<Channel>,
     pub kyc_health: HealthClient<Channel>,
     pub ai_health: HealthClient<Channel>,
     pub listings_health: HealthClient<Channel>,
     pub payments_health: HealthClient<Channel>,
     pub chat_health: HealthClient<Channel>,
+    pub lease_health: HealthClient<Channel>,
 }
 
 impl Clients {
@@ -51,6 +54,7 @@ impl Clients {
         let listings = rentory_runtime::grpc::channel(&config.listings_url)?;
         let payments = rentory_runtime::grpc::channel(&config.payments_url)?;
         let chat = rentory_runtime::grpc::channel(&config.chat_url)?;
+        let lease = rentory_runtime::grpc::channel(&config.lease_url)?;
         Ok(Self {
             identity: IdentityServiceClient::new(identity.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -67,12 +71,17 @@ impl Clients {
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             payments: PaymentsClient::new(payments.clone()),
             chat: ChatClient::new(chat.clone()),
+            // A page of leases carries up to 100 contents of up to 60,000 characters each.
+            leases: LeasesClient::new(lease.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             identity_health: HealthClient::new(identity),
             kyc_health: HealthClient::new(kyc),
             ai_health: HealthClient::new(ai),
             listings_health: HealthClient::new(listings),
             payments_health: HealthClient::new(payments),
             chat_health: HealthClient::new(chat),
+            lease_health: HealthClient::new(lease),
         })
     }
 }

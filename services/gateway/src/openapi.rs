@@ -31,6 +31,7 @@ use crate::routes::{files, photos};
         (name = "payments", description = "Paystack payments: contact unlocks, rent, transactions, refunds, payout accounts"),
         (name = "webhooks", description = "Calls from outside systems, authenticated by their own signatures"),
         (name = "chat", description = "Tenant-landlord chat about a property. Live over Socket.IO v4 at `/socket.io/`, namespace `/chat`, with `auth: {token}`: client events `join`, `message`, `typing`, `read`, `leave`, each answered by an ack; server events `message`, `typing`, `read` to the session's room on every gateway instance"),
+        (name = "leases", description = "Leases drafted by the AI legal architect under the Lagos State Tenancy Law: edited while DRAFT, signed by landlord and tenant over the SHA-256 of the text they read, authorized by a compliance officer, audited in a hash chain, and served as a certified document anyone can verify by its hash"),
         (name = "files", description = "Signed links to private files"),
         (name = "photos", description = "Public listing photos"),
         (name = "ops", description = "Health and readiness"),

@@ -7,6 +7,7 @@
 //! | `auth` | `POST /auth/login`, `POST /auth/refresh` | client IP |
 //! | `uploads` | `POST /me/verification`, `POST /properties/analyze` | user |
 //! | `api` | every other authenticated route | user |
+//! | `api` | `GET /leases/verify` (no token) | client IP |
 //!
 //! The per-IP policies are a middleware on their route groups ([`per_client_ip`], see
 //! `routes/mod.rs`), so a refused registration is answered before its multipart body is

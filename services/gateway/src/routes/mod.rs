@@ -18,6 +18,7 @@ pub mod chat;
 pub mod concierge;
 pub mod files;
 pub mod kyc;
+pub mod leases;
 pub mod me;
 pub mod ops;
 pub mod payments;
@@ -72,7 +73,25 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(chat::history, chat::send_message))
         .routes(routes!(chat::mark_read))
         .routes(routes!(chat::assign_guide))
+        .routes(routes!(leases::draft_lease, leases::list_leases))
+        .routes(routes!(leases::list_versions))
+        .routes(routes!(leases::sign_lease))
+        .routes(routes!(leases::withdraw_lease))
+        .routes(routes!(leases::authorize_lease))
+        .routes(routes!(leases::audit))
+        .routes(routes!(leases::document))
+        .routes(routes!(leases::rent))
         .layer(RequestBodyLimitLayer::new(state.max_json_bytes));
+    // A whole lease's Markdown.
+    let lease_content = OpenApiRouter::new()
+        .routes(routes!(leases::get_lease, leases::edit_lease))
+        .layer(RequestBodyLimitLayer::new(leases::MAX_LEASE_BODY_BYTES));
+    // Anyone may check a document's hash, without a token: charged to the client IP under
+    // the `api` policy instead of to a user. A static segment, matched before
+    // `/leases/{id}` whatever the order of the groups.
+    let lease_verify = OpenApiRouter::new()
+        .routes(routes!(leases::verify_document))
+        .route_layer(per_ip(Policy::Api));
     // Paystack's raw bytes, signature-checked by payments; no bearer token, no rate limit
     // (Paystack retries what is refused).
     let webhooks = OpenApiRouter::new()
@@ -103,7 +122,9 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
             axum::routing::get(files::get_file),
         )
         .route("/photos/{*key}", axum::routing::get(photos::get_photo));
-    json.merge(uploads)
+    json.merge(lease_content)
+        .merge(lease_verify)
+        .merge(uploads)
         .merge(photo_uploads)
         .merge(webhooks)
         .merge(bodiless)

@@ -10,6 +10,7 @@ use rentory_proto::ai::v1::ai_orchestrator_server::SERVICE_NAME as AI_SERVICE;
 use rentory_proto::chat::v1::chat_server::SERVICE_NAME as CHAT_SERVICE;
 use rentory_proto::identity::v1::identity_service_server::SERVICE_NAME as IDENTITY_SERVICE;
 use rentory_proto::kyc::v1::kyc_service_server::SERVICE_NAME as KYC_SERVICE;
+use rentory_proto::lease::v1::leases_server::SERVICE_NAME as LEASE_SERVICE;
 use rentory_proto::listings::v1::listings_server::SERVICE_NAME as LISTINGS_SERVICE;
 use rentory_proto::payments::v1::payments_server::SERVICE_NAME as PAYMENTS_SERVICE;
 use serde::Serialize;
@@ -47,6 +48,7 @@ pub struct Checks {
     pub listings: &'static str,
     pub payments: &'static str,
     pub chat: &'static str,
+    pub lease: &'static str,
     /// Live chat fan-out between gateway instances. Reported, not required: without it
     /// REST and sockets still work, live events wait until NATS is back (clients catch up
     /// with `join {last_message_id}`), and every instance would be equally affected.
@@ -60,8 +62,8 @@ pub struct Ready {
     pub checks: Checks,
 }
 
-/// Ready when Redis answers PING and identity, KYC, the AI orchestrator, listings, payments
-/// and chat report SERVING on the gRPC health service; otherwise 503 naming what is down.
+/// Ready when Redis answers PING and identity, KYC, the AI orchestrator, listings, payments,
+/// chat and lease report SERVING on the gRPC health service; otherwise 503 naming what is down.
 /// NATS is reported in `checks.nats` without deciding readiness.
 #[utoipa::path(
     get,
@@ -73,7 +75,7 @@ pub struct Ready {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (redis, identity, kyc, ai, listings, payments, chat) = tokio::join!(
+    let (redis, identity, kyc, ai, listings, payments, chat, lease) = tokio::join!(
         redis_up(&state.redis),
         serving(state.clients.identity_health.clone(), IDENTITY_SERVICE),
         serving(state.clients.kyc_health.clone(), KYC_SERVICE),
@@ -81,6 +83,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         serving(state.clients.listings_health.clone(), LISTINGS_SERVICE),
         serving(state.clients.payments_health.clone(), PAYMENTS_SERVICE),
         serving(state.clients.chat_health.clone(), CHAT_SERVICE),
+        serving(state.clients.lease_health.clone(), LEASE_SERVICE),
     );
     let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
     let word = |up: bool| if up { "up" } else { "down" };
@@ -92,9 +95,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         listings: word(listings),
         payments: word(payments),
         chat: word(chat),
+        lease: word(lease),
         nats: word(nats),
     };
-    if redis && identity && kyc && ai && listings && payments && chat {
+    if redis && identity && kyc && ai && listings && payments && chat && lease {
         return Json(Ready {
             status: "ready",
             checks,
@@ -109,6 +113,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         ("listings", listings),
         ("payments", payments),
         ("chat", chat),
+        ("lease", lease),
     ]
     .into_iter()
     .filter(|(_, up)| !up)

@@ -1,7 +1,7 @@
-//! The gateway against fake identity, KYC, AI, listings and payments services on a real
-//! gRPC server: what it forwards in metadata, how it maps their answers, and registration's
-//! two calls. The listings routes' own tests are in `properties.rs`, the payments routes'
-//! in `payments.rs`.
+//! The gateway against fake identity, KYC, AI, listings, payments, chat and lease services
+//! on a real gRPC server: what it forwards in metadata, how it maps their answers, and
+//! registration's two calls. The listings routes' own tests are in `properties.rs`, the
+//! payments routes' in `payments.rs`, the lease routes' in `leases.rs`.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};
@@ -789,6 +789,9 @@ pub async fn with_fakes(
         fail_submit,
     };
     let chat = chat::FakeChat::new(&rentory_testkit::nats_url()).await;
+    let leases = lease::FakeLeases {
+        calls: calls.clone(),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -800,6 +803,7 @@ pub async fn with_fakes(
         .add_service(KycServiceServer::new(fake.clone()))
         .add_service(AiOrchestratorServer::new(fake.clone()))
         .add_service(chat.server())
+        .add_service(leases.server())
         .add_service(
             ListingsServer::new(fake.clone())
                 .max_decoding_message_size(rentory_runtime::grpc::MAX_MESSAGE_BYTES),
@@ -813,6 +817,7 @@ pub async fn with_fakes(
         c.ai_url = url.clone();
         c.listings_url = url.clone();
         c.payments_url = url.clone();
+        c.lease_url = url.clone();
         c.chat_url = url;
         adjust(c);
     })
@@ -1014,7 +1019,7 @@ async fn readyz_is_200_when_redis_and_every_service_is_serving() {
     assert_eq!(body["status"], "ready");
     assert_eq!(
         body["checks"],
-        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up", "payments": "up", "chat": "up", "nats": "up"})
+        serde_json::json!({"redis": "up", "identity": "up", "kyc": "up", "ai": "up", "listings": "up", "payments": "up", "chat": "up", "lease": "up", "nats": "up"})
     );
 }
 
@@ -1416,5 +1421,438 @@ pub mod chat {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
         tokio::spawn(server);
         url
+    }
+}
+
+// --- lease ------------------------------------------------------------------------------
+// A fake lease service that records each call and answers by lease id: LEASE_ID is a
+// DRAFT lease, and the other ids make the service refuse the way the real one does.
+
+pub mod lease {
+    use rentory_proto::lease::v1 as pb;
+    use rentory_proto::lease::v1::leases_server::{Leases, LeasesServer};
+    use rentory_runtime::rpc_error::{self, PreconditionViolation, Reason};
+    use sha2::{Digest, Sha256};
+    use tonic::{Request as Rpc, Response as RpcResponse, Status};
+
+    use super::{Calls, LANDLORD_ID, PROPERTY_ID};
+    use crate::backend::chat::TENANT_ID;
+
+    pub const LEASE_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000d001";
+    /// Signing or editing it answers STALE_CONTENT.
+    pub const STALE_LEASE_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000d002";
+    /// Signing it answers NOT_COMPLIANT with two findings.
+    pub const NON_COMPLIANT_LEASE_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000d003";
+    /// FULLY_SIGNED: withdrawing or authorizing it answers INVALID_STATE with its status.
+    pub const SIGNED_LEASE_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000d004";
+    /// Its certified document does not hash to the SHA-256 the service reports; its audit
+    /// chain is broken at BROKEN_ROW_ID.
+    pub const TAMPERED_LEASE_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000d005";
+    pub const BROKEN_ROW_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000e002";
+    /// A property with an open lease: drafting answers ALREADY_EXISTS naming LEASE_ID.
+    pub const LEASED_PROPERTY_ID: &str = "0190f3a2-7b1c-7d4e-9a8b-00000000a0ee";
+    pub const CONTENT: &str = "# Tenancy Agreement\n\nThe landlord lets the flat to the tenant.\n";
+    pub const DOCUMENT: &str = "# Tenancy Agreement\n\nThe landlord lets the flat to the tenant.\n\n## Signature certificate\n\nLandlord and tenant signed; authorized by compliance.\n";
+
+    pub fn sha256_hex(text: &str) -> String {
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+
+    fn at(text: &str) -> Option<rentory_proto::prost_types::Timestamp> {
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .expect("rfc 3339");
+        Some(rentory_proto::timestamp(at))
+    }
+
+    pub fn lease(id: &str, status: &str) -> pb::Lease {
+        let signed = status == "FULLY_SIGNED";
+        pb::Lease {
+            id: id.into(),
+            property_id: PROPERTY_ID.into(),
+            tenant_id: TENANT_ID.into(),
+            landlord_id: LANDLORD_ID.into(),
+            status: status.into(),
+            content: CONTENT.into(),
+            content_sha256: sha256_hex(CONTENT),
+            version: 2,
+            terms: Some(pb::Terms {
+                rent_kobo: 250_000_000,
+                rent_period: "YEAR".into(),
+                duration_months: 12,
+                start_date: "2026-06-01".into(),
+                deposit_kobo: 50_000_000,
+                service_charge_kobo: 0,
+                advance_rent_months: 12,
+                negotiation_points: vec!["The landlord repaints before move-in".into()],
+            }),
+            findings: vec![pb::Finding {
+                code: "NOTICE_SHORTER_THAN_STATUTORY".into(),
+                severity: "ADVISORY".into(),
+                message: "A yearly tenancy needs half a year's notice".into(),
+                rule: "Lagos State Tenancy Law 2011, s.13".into(),
+            }],
+            signatures: vec![pb::Signature {
+                party: "LANDLORD".into(),
+                user_id: LANDLORD_ID.into(),
+                signed_at: at("2026-05-20T10:00:00Z"),
+                content_sha256: sha256_hex(CONTENT),
+                ip_address: Some("198.51.100.4".into()),
+            }],
+            tenancy: "NEW".into(),
+            jurisdiction: "Lagos State".into(),
+            property_title: "Bright 2-bedroom flat in Yaba".into(),
+            premises_address: "12 Herbert Macaulay Way, Yaba, Lagos".into(),
+            landlord_name: "Adaeze Okafor".into(),
+            tenant_name: "Tunde Bakare".into(),
+            drafted_by_model: "offline".into(),
+            draft_reasons: vec!["the template for a yearly residential tenancy".into()],
+            created_at: at("2026-05-19T09:00:00Z"),
+            updated_at: at("2026-05-20T10:00:00Z"),
+            fully_signed_at: if signed {
+                at("2026-05-21T12:00:00Z")
+            } else {
+                None
+            },
+            authorized_by: signed.then(|| "0190f3a2-7b1c-7d4e-9a8b-00000000f001".into()),
+        }
+    }
+
+    #[derive(Clone, Default)]
+    pub struct FakeLeases {
+        pub calls: Calls,
+    }
+
+    impl FakeLeases {
+        pub fn server(&self) -> LeasesServer<Self> {
+            LeasesServer::new(self.clone())
+        }
+    }
+
+    /// The fake trusts any forwarded bearer token, and refuses calls without one.
+    fn token<T>(request: &Rpc<T>) -> Result<(), Status> {
+        match request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(value) if value.starts_with("Bearer ") => Ok(()),
+            _ => Err(rpc_error::status(Reason::Unauthenticated, "no token")),
+        }
+    }
+
+    fn known(id: &str) -> Result<pb::Lease, Status> {
+        match id {
+            LEASE_ID | STALE_LEASE_ID | NON_COMPLIANT_LEASE_ID => Ok(lease(id, "DRAFT")),
+            SIGNED_LEASE_ID | TAMPERED_LEASE_ID => Ok(lease(id, "FULLY_SIGNED")),
+            _ => Err(rpc_error::status(Reason::NotFound, "lease not found")),
+        }
+    }
+
+    fn stale() -> Status {
+        rpc_error::status(
+            Reason::StaleContent,
+            "the lease changed since you read it; read it again",
+        )
+    }
+
+    fn invalid_state(status: &str) -> Status {
+        rpc_error::status_with_info(
+            Reason::InvalidState,
+            format!("not possible while the lease is {status}"),
+            [("status", status.to_owned())],
+        )
+    }
+
+    #[tonic::async_trait]
+    impl Leases for FakeLeases {
+        async fn draft_lease(
+            &self,
+            r: Rpc<pb::DraftLeaseRequest>,
+        ) -> Result<RpcResponse<pb::Lease>, Status> {
+            self.calls.record("DraftLease", &r);
+            token(&r)?;
+            if r.get_ref().property_id == LEASED_PROPERTY_ID {
+                return Err(rpc_error::status_with_info(
+                    Reason::AlreadyExists,
+                    "an open lease exists for this property and tenant",
+                    [("lease_id", LEASE_ID.to_owned())],
+                ));
+            }
+            let mut drafted = lease(LEASE_ID, "DRAFT");
+            drafted.version = 1;
+            drafted.signatures.clear();
+            drafted.terms = r.into_inner().terms;
+            Ok(RpcResponse::new(drafted))
+        }
+
+        async fn get_lease(
+            &self,
+            r: Rpc<pb::GetLeaseRequest>,
+        ) -> Result<RpcResponse<pb::Lease>, Status> {
+            self.calls.record("GetLease", &r);
+            token(&r)?;
+            Ok(RpcResponse::new(known(&r.get_ref().lease_id)?))
+        }
+
+        async fn list_leases(
+            &self,
+            r: Rpc<pb::ListLeasesRequest>,
+        ) -> Result<RpcResponse<pb::ListLeasesResponse>, Status> {
+            self.calls.record("ListLeases", &r);
+            token(&r)?;
+            let last_page = !r.get_ref().cursor.is_empty();
+            Ok(RpcResponse::new(pb::ListLeasesResponse {
+                leases: vec![
+                    lease(SIGNED_LEASE_ID, "FULLY_SIGNED"),
+                    lease(LEASE_ID, "DRAFT"),
+                ],
+                next_cursor: if last_page {
+                    String::new()
+                } else {
+                    "page-2".into()
+                },
+            }))
+        }
+
+        async fn list_versions(
+            &self,
+            r: Rpc<pb::ListVersionsRequest>,
+        ) -> Result<RpcResponse<pb::ListVersionsResponse>, Status> {
+            self.calls.record("ListVersions", &r);
+            token(&r)?;
+            let found = known(&r.get_ref().lease_id)?;
+            Ok(RpcResponse::new(pb::ListVersionsResponse {
+                versions: vec![
+                    pb::LeaseVersion {
+                        version: 1,
+                        content: "# Draft".into(),
+                        content_sha256: sha256_hex("# Draft"),
+                        author_id: found.landlord_id.clone(),
+                        created_at: at("2026-05-19T09:00:00Z"),
+                    },
+                    pb::LeaseVersion {
+                        version: 2,
+                        content: found.content,
+                        content_sha256: found.content_sha256,
+                        author_id: found.landlord_id,
+                        created_at: at("2026-05-19T09:30:00Z"),
+                    },
+                ],
+            }))
+        }
+
+        async fn edit_lease(
+            &self,
+            r: Rpc<pb::EditLeaseRequest>,
+        ) -> Result<RpcResponse<pb::Lease>, Status> {
+            self.calls.record("EditLease", &r);
+            token(&r)?;
+            let request = r.into_inner();
+            let mut edited = known(&request.lease_id)?;
+            if request.lease_id == STALE_LEASE_ID {
+                return Err(stale());
+            }
+            edited.content_sha256 = sha256_hex(&request.content);
+            edited.content = request.content;
+            edited.version += 1;
+            Ok(RpcResponse::new(edited))
+        }
+
+        async fn sign_lease(
+            &self,
+            r: Rpc<pb::SignLeaseRequest>,
+        ) -> Result<RpcResponse<pb::Lease>, Status> {
+            self.calls.record("SignLease", &r);
+            token(&r)?;
+            let request = r.into_inner();
+            let mut signed = known(&request.lease_id)?;
+            match request.lease_id.as_str() {
+                STALE_LEASE_ID => return Err(stale()),
+                NON_COMPLIANT_LEASE_ID => {
+                    return Err(rpc_error::precondition_failures(
+                        Reason::NotCompliant,
+                        "the lease has blocking compliance findings",
+                        [
+                            PreconditionViolation {
+                                kind: "ADVANCE_RENT_OVER_LIMIT".into(),
+                                subject: "Lagos State Tenancy Law 2011, s.4".into(),
+                                description: "24 months in advance is more than 12".into(),
+                            },
+                            PreconditionViolation {
+                                kind: "MISSING_PREMISES".into(),
+                                subject: "Lagos State Tenancy Law 2011, s.5".into(),
+                                description: "the premises are not described".into(),
+                            },
+                        ],
+                    ));
+                }
+                SIGNED_LEASE_ID | TAMPERED_LEASE_ID => return Err(invalid_state("FULLY_SIGNED")),
+                _ => {}
+            }
+            signed.status = "PENDING_ADMIN".into();
+            Ok(RpcResponse::new(signed))
+        }
+
+        async fn withdraw_lease(
+            &self,
+            r: Rpc<pb::WithdrawLeaseRequest>,
+        ) -> Result<RpcResponse<pb::Lease>, Status> {
+            self.calls.record("WithdrawLease", &r);
+            token(&r)?;
+            let found = known(&r.get_ref().lease_id)?;
+            if found.status == "FULLY_SIGNED" {
+                return Err(invalid_state("FULLY_SIGNED"));
+            }
+            Ok(RpcResponse::new(found))
+        }
+
+        async fn authorize_lease(
+            &self,
+            r: Rpc<pb::AuthorizeLeaseRequest>,
+        ) -> Result<RpcResponse<pb::Lease>, Status> {
+            self.calls.record("AuthorizeLease", &r);
+            token(&r)?;
+            let found = known(&r.get_ref().lease_id)?;
+            if found.status != "PENDING_ADMIN" && r.get_ref().lease_id != LEASE_ID {
+                return Err(invalid_state(&found.status));
+            }
+            Ok(RpcResponse::new(lease(&found.id, "FULLY_SIGNED")))
+        }
+
+        async fn get_audit(
+            &self,
+            r: Rpc<pb::GetAuditRequest>,
+        ) -> Result<RpcResponse<pb::GetAuditResponse>, Status> {
+            self.calls.record("GetAudit", &r);
+            token(&r)?;
+            let found = known(&r.get_ref().lease_id)?;
+            let row =
+                |id: &str, from: Option<&str>, to: &str, prev: &str, hash: &str| pb::AuditEntry {
+                    id: id.into(),
+                    from_status: from.map(str::to_owned),
+                    to_status: to.into(),
+                    actor_id: LANDLORD_ID.into(),
+                    actor_role: "LANDLORD".into(),
+                    ip_address: Some("198.51.100.4".into()),
+                    user_agent: Some("rentory-ios/1.0".into()),
+                    request_id: Some("req-1".into()),
+                    at: at("2026-05-19T09:00:00Z"),
+                    content_sha256: found.content_sha256.clone(),
+                    reason: None,
+                    prev_hash: prev.into(),
+                    hash: hash.into(),
+                };
+            let broken = found.id == TAMPERED_LEASE_ID;
+            Ok(RpcResponse::new(pb::GetAuditResponse {
+                entries: vec![
+                    row(
+                        "0190f3a2-7b1c-7d4e-9a8b-00000000e001",
+                        None,
+                        "DRAFT",
+                        &"0".repeat(64),
+                        &"a".repeat(64),
+                    ),
+                    row(
+                        BROKEN_ROW_ID,
+                        Some("DRAFT"),
+                        "SIGNED_BY_LANDLORD",
+                        &"a".repeat(64),
+                        &"b".repeat(64),
+                    ),
+                ],
+                chain_intact: !broken,
+                broken_row_id: broken.then(|| BROKEN_ROW_ID.to_owned()),
+            }))
+        }
+
+        async fn get_signed_document(
+            &self,
+            r: Rpc<pb::GetSignedDocumentRequest>,
+        ) -> Result<RpcResponse<pb::SignedDocument>, Status> {
+            self.calls.record("GetSignedDocument", &r);
+            token(&r)?;
+            let found = known(&r.get_ref().lease_id)?;
+            if found.status != "FULLY_SIGNED" {
+                return Err(invalid_state(&found.status));
+            }
+            let markdown = if found.id == TAMPERED_LEASE_ID {
+                DOCUMENT.replace("tenant.", "tenant!")
+            } else {
+                DOCUMENT.to_owned()
+            };
+            Ok(RpcResponse::new(pb::SignedDocument {
+                lease_id: found.id,
+                markdown,
+                sha256: sha256_hex(DOCUMENT),
+                fully_signed_at: found.fully_signed_at,
+            }))
+        }
+
+        async fn verify_document(
+            &self,
+            r: Rpc<pb::VerifyDocumentRequest>,
+        ) -> Result<RpcResponse<pb::VerifyDocumentResponse>, Status> {
+            self.calls.record("VerifyDocument", &r);
+            let sha256 = r.into_inner().sha256;
+            let known = sha256 == sha256_hex(DOCUMENT);
+            Ok(RpcResponse::new(pb::VerifyDocumentResponse {
+                fully_signed: known,
+                fully_signed_at: if known {
+                    at("2026-05-21T12:00:00Z")
+                } else {
+                    None
+                },
+                matched: if known {
+                    "CERTIFIED_DOCUMENT".into()
+                } else {
+                    String::new()
+                },
+                sha256,
+            }))
+        }
+
+        async fn get_rent_due(
+            &self,
+            r: Rpc<pb::GetRentDueRequest>,
+        ) -> Result<RpcResponse<pb::RentDue>, Status> {
+            self.calls.record("GetRentDue", &r);
+            token(&r)?;
+            let found = known(&r.get_ref().lease_id)?;
+            Ok(RpcResponse::new(pb::RentDue {
+                lease_id: found.id,
+                property_id: found.property_id,
+                tenant_id: found.tenant_id,
+                landlord_id: found.landlord_id,
+                status: found.status,
+                amount_kobo: 250_000_000,
+                period_number: 2,
+                period_start: "2027-06-01".into(),
+                period_end: "2028-06-01".into(),
+                paid_in_full: false,
+            }))
+        }
+
+        async fn list_rent_payments(
+            &self,
+            r: Rpc<pb::ListRentPaymentsRequest>,
+        ) -> Result<RpcResponse<pb::ListRentPaymentsResponse>, Status> {
+            self.calls.record("ListRentPayments", &r);
+            token(&r)?;
+            known(&r.get_ref().lease_id)?;
+            Ok(RpcResponse::new(pb::ListRentPaymentsResponse {
+                payments: vec![pb::RentPayment {
+                    transaction_id: "0190f3a2-7b1c-7d4e-9a8b-00000000c009".into(),
+                    reference: "rn-0190f3a27b1c7d4e9a8b00000000c009".into(),
+                    amount_kobo: 250_000_050,
+                    paid_at: at("2026-05-22T08:00:00Z"),
+                    period_number: 1,
+                    period_start: "2026-06-01".into(),
+                    period_end: "2027-06-01".into(),
+                    receipt_number: "RR-0190f3a2-0001".into(),
+                    receipt_markdown: "# Rent receipt RR-0190f3a2-0001".into(),
+                    refunded: false,
+                }],
+            }))
+        }
     }
 }

@@ -79,6 +79,8 @@ async fn readyz_is_503_naming_the_services_that_are_down() {
     assert_eq!(body["checks"]["listings"], "down");
     assert_eq!(body["checks"]["payments"], "down");
     assert_eq!(body["checks"]["chat"], "down");
+    assert_eq!(body["checks"]["lease"], "down");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("lease")));
     assert_eq!(
         body["checks"]["redis"], "up",
         "Redis must run at 127.0.0.1:6379"
@@ -143,6 +145,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/chat/sessions/{id}/messages"),
     ("post", "/chat/sessions/{id}/read"),
     ("post", "/chat/sessions/{id}/guide"),
+    // leases
+    ("post", "/leases"),
+    ("get", "/leases"),
+    ("get", "/leases/verify"),
+    ("get", "/leases/{id}"),
+    ("patch", "/leases/{id}"),
+    ("get", "/leases/{id}/versions"),
+    ("patch", "/leases/{id}/sign"),
+    ("post", "/leases/{id}/withdraw"),
+    ("post", "/leases/{id}/authorize"),
+    ("get", "/leases/{id}/audit"),
+    ("get", "/leases/{id}/document"),
+    ("get", "/leases/{id}/rent"),
     ("get", "/files/{bucket}/{key}"),
     ("get", "/photos/{key}"),
     ("get", "/healthz"),
@@ -184,6 +199,22 @@ async fn openapi_lists_every_route_with_bearer_security_and_the_problem_schema()
     assert!(doc["paths"]["/photos/{key}"]["get"]["security"].is_null());
     assert!(doc["paths"]["/webhooks/paystack"]["post"]["security"].is_null());
     assert!(doc["paths"]["/payments/callback"]["get"]["security"].is_null());
+    // A document's hash is checked without a token; every other lease route needs one.
+    assert!(doc["paths"]["/leases/verify"]["get"]["security"].is_null());
+    assert_eq!(
+        doc["paths"]["/leases/{id}/audit"]["get"]["security"][0]["bearer"],
+        serde_json::json!([])
+    );
+    assert!(
+        doc["paths"]["/leases/{id}/audit"]["get"]["responses"]["200"]["headers"]["Audit-Chain"]
+            .is_object(),
+        "the Audit-Chain header is documented"
+    );
+    assert!(
+        doc["paths"]["/leases/{id}/document"]["get"]["responses"]["200"]["content"]
+            ["text/markdown"]
+            .is_object()
+    );
     // Every schema a route names is in the document, nested ones (the persona's) too.
     let mut refs = Vec::new();
     collect_refs(&doc, &mut refs);
@@ -244,6 +275,7 @@ async fn a_real_listener_serves_and_drains_on_shutdown() {
     config.listings_url = dead_url().await;
     config.payments_url = dead_url().await;
     config.chat_url = dead_url().await;
+    config.lease_url = dead_url().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -9,6 +9,7 @@ mod backend;
 mod chat;
 mod edge;
 mod files;
+mod leases;
 mod limits;
 mod payments;
 mod properties;

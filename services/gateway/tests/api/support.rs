@@ -53,6 +53,7 @@ impl TestApp {
         config.listings_url = dead_url().await;
         config.payments_url = dead_url().await;
         config.chat_url = dead_url().await;
+        config.lease_url = dead_url().await;
         // Every test shares one Redis and one client IP: each app counts under its own keys.
         config.rate_limits.prefix = unique_prefix();
         adjust(&mut config);
