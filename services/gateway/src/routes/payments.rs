@@ -302,8 +302,10 @@ pub async fn contact_unlock(
     Ok(Json(checkout.try_into()?))
 }
 
-/// Starts paying a lease's rent (the tenant of a FULLY_SIGNED lease); the landlord's
-/// share goes to their payout account. Refused with 409 until leases are available.
+/// Starts paying the next rent period of a lease (its ACTIVE tenant, once the lease is
+/// FULLY_SIGNED): the amount is what the lease service says is due, never the client's; the
+/// landlord's share goes to their payout account. A pending checkout for the same lease is
+/// returned again (`reused`). What is due and the receipts: `GET /leases/{id}/rent`.
 #[utoipa::path(
     post,
     path = "/payments/rent",
@@ -314,7 +316,9 @@ pub async fn contact_unlock(
         (status = 200, body = CheckoutBody),
         (status = 401, body = ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "Not the lease's ACTIVE tenant", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "The lease is not FULLY_SIGNED (or leases are not available yet)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such lease, or not one the caller may see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "The lease is not FULLY_SIGNED, or the rent for the whole term is paid", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Paystack or the lease service is not answering", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn rent(

@@ -675,10 +675,26 @@ impl payments_pb::payments_server::Payments for Fake {
         r: Rpc<payments_pb::InitRentRequest>,
     ) -> Result<RpcResponse<payments_pb::Checkout>, Status> {
         self.calls.record("InitRent", &r);
-        Err(rpc_error::status(
-            Reason::InvalidState,
-            "rent is paid against a FULLY_SIGNED lease; leases are not available yet",
-        ))
+        if r.get_ref().lease_id != lease::SIGNED_LEASE_ID {
+            return Err(rpc_error::status(
+                Reason::InvalidState,
+                "rent is paid against a FULLY_SIGNED lease; this one is DRAFT",
+            ));
+        }
+        let reference = "rn-0190f3a27b1c7d4e9a8b00000000c003";
+        let mut rent = transaction(reference, "PENDING");
+        rent.r#type = "RENT".into();
+        rent.amount_kobo = 250_000_000;
+        rent.property_id = None;
+        rent.lease_id = Some(lease::SIGNED_LEASE_ID.into());
+        Ok(RpcResponse::new(payments_pb::Checkout {
+            reference: reference.into(),
+            authorization_url: "https://checkout.paystack.com/rent0001".into(),
+            access_code: "rent0001".into(),
+            amount_kobo: 250_000_000,
+            transaction: Some(rent),
+            reused: false,
+        }))
     }
 
     async fn verify_transaction(

@@ -8,6 +8,7 @@ use rentory_auth::metadata as md;
 use rentory_proto::payments::v1 as pb;
 use serde_json::{Value, json};
 
+use crate::backend::lease::SIGNED_LEASE_ID;
 use crate::backend::{PAID_REFERENCE, PROPERTY_ID, UNLOCKED_PROPERTY_ID, with_fakes};
 use crate::support::*;
 
@@ -206,15 +207,32 @@ async fn transactions_verify_refund_rent_and_payout_map_to_the_service() {
         .send(authorized(
             Method::POST,
             "/payments/rent",
+            Some(json!({"lease_id": SIGNED_LEASE_ID})),
+            &token,
+        ))
+        .await;
+    assert_eq!(rent.status(), StatusCode::OK);
+    let rent = json(rent).await;
+    assert_eq!(rent["amount_kobo"], 250_000_000);
+    assert_eq!(rent["amount"], "2500000.00");
+    assert_eq!(rent["transaction"]["type"], "RENT");
+    assert_eq!(rent["transaction"]["lease_id"], SIGNED_LEASE_ID);
+    assert!(rent["transaction"].get("property_id").is_none());
+    let sent: pb::InitRentRequest = calls.message("InitRent").expect("called");
+    assert_eq!(sent.lease_id, SIGNED_LEASE_ID);
+    let draft = app
+        .send(authorized(
+            Method::POST,
+            "/payments/rent",
             Some(json!({"lease_id": "l"})),
             &token,
         ))
         .await;
-    let body = problem(rent, 409, "invalid-state").await;
+    let body = problem(draft, 409, "invalid-state").await;
     assert!(
         body["detail"]
             .as_str()
-            .is_some_and(|d| d.contains("leases are not available yet"))
+            .is_some_and(|d| d.contains("FULLY_SIGNED"))
     );
 
     let payout = app
