@@ -12,6 +12,7 @@ pub const DEFAULT_PORT: u16 = 50057;
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_LISTINGS_URL: &str = "http://127.0.0.1:50054";
+pub const DEFAULT_LEASE_URL: &str = "http://127.0.0.1:50056";
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_PAYSTACK_BASE_URL: &str = "https://api.paystack.co";
 pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
@@ -39,6 +40,7 @@ pub const DEFAULT_ABANDON_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// | `RENTORY_PAYSTACK_MAX_ATTEMPTS` | 3 (timeouts, connection failures and 5xx are retried) |
 /// | `RENTORY_IDENTITY_URL` | `http://127.0.0.1:50051` (the payer's e-mail) |
 /// | `RENTORY_LISTINGS_URL` | `http://127.0.0.1:50054` (the property being unlocked) |
+/// | `RENTORY_LEASE_URL` | `http://127.0.0.1:50056` (the rent a lease's tenant owes) |
 /// | `RENTORY_CONTACT_UNLOCK_KOBO` | 500000 (NGN 5,000) |
 /// | `RENTORY_PAYMENTS_CALLBACK_URL` | `{RENTORY_PUBLIC_URL}/payments/callback` (where Paystack sends the payer back) |
 /// | `RENTORY_PUBLIC_URL` | `http://127.0.0.1:8080` (the gateway) |
@@ -60,6 +62,7 @@ pub struct Config {
     pub paystack_max_attempts: u32,
     pub identity_url: String,
     pub listings_url: String,
+    pub lease_url: String,
     pub contact_unlock_kobo: i64,
     pub callback_url: Url,
     pub payout_percentage_charge: f64,
@@ -78,6 +81,7 @@ impl std::fmt::Debug for Config {
             .field("paystack_timeout", &self.paystack_timeout)
             .field("identity_url", &self.identity_url)
             .field("listings_url", &self.listings_url)
+            .field("lease_url", &self.lease_url)
             .field("contact_unlock_kobo", &self.contact_unlock_kobo)
             .field("callback_url", &self.callback_url.as_str())
             .field("reconcile_interval", &self.reconcile_interval)
@@ -127,6 +131,7 @@ impl Config {
             )?,
             identity_url: config::or_default("RENTORY_IDENTITY_URL", DEFAULT_IDENTITY_URL),
             listings_url: config::or_default("RENTORY_LISTINGS_URL", DEFAULT_LISTINGS_URL),
+            lease_url: config::or_default("RENTORY_LEASE_URL", DEFAULT_LEASE_URL),
             contact_unlock_kobo: config::parse_or(
                 "RENTORY_CONTACT_UNLOCK_KOBO",
                 DEFAULT_CONTACT_UNLOCK_KOBO,
@@ -188,7 +193,8 @@ impl Config {
 
     /// A configuration for tests and the in-process stack: Paystack (or a compatible
     /// server) at `paystack_base_url` with `paystack_secret_key`, payers sent back to
-    /// `{public_url}/payments/callback`.
+    /// `{public_url}/payments/callback`. The lease service is at its default address; a stack
+    /// that runs it elsewhere sets `lease_url`.
     #[allow(clippy::too_many_arguments)]
     pub fn local(
         database_url: SecretString,
@@ -212,6 +218,7 @@ impl Config {
             paystack_max_attempts: DEFAULT_PAYSTACK_MAX_ATTEMPTS,
             identity_url,
             listings_url,
+            lease_url: DEFAULT_LEASE_URL.to_owned(),
             contact_unlock_kobo: DEFAULT_CONTACT_UNLOCK_KOBO,
             callback_url: http_url("RENTORY_PUBLIC_URL", &default_callback(public_url))?,
             payout_percentage_charge: 0.0,
@@ -271,6 +278,7 @@ mod tests {
         )
         .unwrap();
         assert!(config.validate().is_ok());
+        assert_eq!(config.lease_url, DEFAULT_LEASE_URL);
         assert_eq!(
             config.callback_url.as_str(),
             "http://127.0.0.1:8080/payments/callback"

@@ -36,8 +36,8 @@ pub enum Error {
     ReferenceMismatch(&'static str),
     #[error("{0}")]
     InvalidState(String),
-    /// A service we call (listings, identity) answered with an error the caller should see
-    /// as it is (not found, unavailable).
+    /// A service we call (listings, identity, lease) answered with an error the caller
+    /// should see as it is (not found, unavailable).
     #[error("upstream: {0}")]
     Upstream(tonic::Status),
     /// Paystack refused or could not be reached.

@@ -10,8 +10,8 @@
 //! - [`webhook`]: signed webhooks are stored, answered, then worked on from the stored row.
 //! - [`reconciler`]: pending transactions nobody settled are verified again with backoff,
 //!   and abandoned after a while.
-//! - [`payout`]: landlords' bank accounts as Paystack subaccounts; [`rent`]: the rule for
-//!   rent, waiting for the lease service.
+//! - [`payout`]: landlords' bank accounts as Paystack subaccounts; [`rent`]: what a lease's
+//!   tenant owes, from the lease service, and the rule for paying it.
 //!
 //! Owns the Postgres schema `payments` (`migrations/payments`). The Paystack client is
 //! always the real one: only `PAYSTACK_BASE_URL` and `PAYSTACK_SECRET_KEY` point it at
@@ -35,6 +35,7 @@ use rentory_auth::TokenVerifier;
 use rentory_events::{Relay, StreamSettings};
 use rentory_paystack::{ClientConfig, PaystackClient};
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use rentory_proto::lease::v1::leases_client::LeasesClient;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
 use rentory_proto::payments::v1::payments_server::PaymentsServer;
 use rentory_runtime::grpc;
@@ -43,8 +44,8 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
 pub use config::{
-    Config, DEFAULT_ABANDON_AFTER, DEFAULT_CONTACT_UNLOCK_KOBO, DEFAULT_PAYSTACK_BASE_URL,
-    DEFAULT_PORT,
+    Config, DEFAULT_ABANDON_AFTER, DEFAULT_CONTACT_UNLOCK_KOBO, DEFAULT_LEASE_URL,
+    DEFAULT_PAYSTACK_BASE_URL, DEFAULT_PORT,
 };
 pub use error::Error;
 pub use service::PaymentsApi;
@@ -89,9 +90,10 @@ pub async fn serve(
         )
     })
     .map_err(Error::PaystackClient)?;
-    // Channels connect lazily: identity and listings may start after us.
+    // Channels connect lazily: identity, listings and lease may start after us.
     let identity = IdentityServiceClient::new(grpc::channel(&config.identity_url)?);
     let listings = ListingsClient::new(grpc::channel(&config.listings_url)?);
+    let leases = rent::Leases::new(LeasesClient::new(grpc::channel(&config.lease_url)?));
 
     let pool = db::connect(
         &config.database_url,
@@ -146,6 +148,7 @@ pub async fn serve(
         verifier,
         identity,
         listings,
+        leases,
         paystack,
         checkouts,
         settler,

@@ -58,6 +58,7 @@ pub struct Parts {
     pub verifier: TokenVerifier,
     pub identity: IdentityServiceClient<Channel>,
     pub listings: ListingsClient<Channel>,
+    pub leases: Leases,
     pub paystack: PaystackClient,
     pub checkouts: Checkouts,
     pub settler: Settler,
@@ -78,7 +79,7 @@ impl PaymentsApi {
             checkouts: parts.checkouts,
             settler: parts.settler,
             inbox: parts.inbox,
-            leases: Leases::default(),
+            leases: parts.leases,
             contact_unlock_kobo: parts.contact_unlock_kobo,
             payout_percentage_charge: parts.payout_percentage_charge,
             paystack_budget: parts.paystack_budget,
@@ -193,12 +194,18 @@ impl PaymentsApi {
             return Err(Error::NotActive("pay rent"));
         }
         let lease_id = parse_id("lease_id", &request.get_ref().lease_id)?;
-        let lease = self.leases.find(lease_id).await?;
+        let incoming = request.metadata();
+        let (lease, email) = tokio::join!(
+            self.leases.find(incoming, lease_id),
+            self.payer_email(incoming)
+        );
+        let lease = lease?;
+        // The amount is the lease service's, whatever the client might think it owes.
         let (subject, amount_kobo) = rent::plan(actor.user_id, &lease)?;
         let payout = payout::find(&self.pool, lease.landlord_id).await?;
         let plan = Plan {
             payer_id: actor.user_id,
-            payer_email: self.payer_email(request.metadata()).await?,
+            payer_email: email?,
             subject,
             amount_kobo,
             subaccount_code: payout.map(|p| p.subaccount_code),

@@ -285,38 +285,3 @@ async fn a_checkout_paystack_cannot_start_fails_and_the_next_try_starts_afresh()
     assert_ne!(checkout.reference, failed.0);
     h.done().await;
 }
-
-#[tokio::test]
-async fn rent_is_refused_clearly_until_leases_exist() {
-    let h = Harness::start().await;
-    let refused = h
-        .client
-        .clone()
-        .init_rent(as_caller(
-            &h.tenant(),
-            pb::InitRentRequest {
-                lease_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(
-        refused.message().contains("leases are not available yet"),
-        "{}",
-        refused.message()
-    );
-    let landlord = h
-        .client
-        .clone()
-        .init_rent(as_caller(
-            &h.caller(Role::Landlord, UserStatus::Active, None),
-            pb::InitRentRequest {
-                lease_id: uuid::Uuid::now_v7().to_string(),
-            },
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(landlord.code(), Code::PermissionDenied);
-    h.done().await;
-}

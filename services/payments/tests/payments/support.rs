@@ -13,6 +13,8 @@ use rentory_proto::identity::v1 as id_pb;
 use rentory_proto::identity::v1::identity_service_server::{
     IdentityService, IdentityServiceServer,
 };
+use rentory_proto::lease::v1 as lease_pb;
+use rentory_proto::lease::v1::leases_server::{Leases as LeaseService, LeasesServer};
 use rentory_proto::listings::v1 as listings_pb;
 use rentory_proto::listings::v1::listings_server::{Listings, ListingsServer};
 use rentory_proto::payments::v1 as pb;
@@ -47,12 +49,58 @@ pub struct Harness {
     pub pool: PgPool,
     pub issuer: TokenIssuer,
     pub properties: Properties,
+    pub leases: Leases,
     config: Config,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<Result<(), payments::Error>>>,
     db: Option<TestDatabase>,
     _nats: NatsServer,
     _fakes: CancellationToken,
+}
+
+/// What the fake lease service answers GetRentDue with, by lease id, and the bearer token
+/// each call carried (the payer's, forwarded on their behalf).
+#[derive(Clone, Default)]
+pub struct Leases {
+    due: Arc<Mutex<HashMap<String, lease_pb::RentDue>>>,
+    pub tokens: Arc<Mutex<Vec<String>>>,
+}
+
+impl Leases {
+    /// A lease of `tenant` in `status` owing `amount_kobo` next (0 and paid in full when
+    /// `paid_in_full`); its id.
+    pub fn add(&self, tenant: Uuid, status: &str, amount_kobo: i64, paid_in_full: bool) -> Uuid {
+        self.add_for(tenant, Uuid::now_v7(), status, amount_kobo, paid_in_full)
+    }
+
+    pub fn add_for(
+        &self,
+        tenant: Uuid,
+        landlord: Uuid,
+        status: &str,
+        amount_kobo: i64,
+        paid_in_full: bool,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        let due = lease_pb::RentDue {
+            lease_id: id.to_string(),
+            property_id: Uuid::now_v7().to_string(),
+            tenant_id: tenant.to_string(),
+            landlord_id: landlord.to_string(),
+            status: status.into(),
+            amount_kobo,
+            period_number: 1,
+            period_start: "2026-06-01".into(),
+            period_end: "2027-06-01".into(),
+            paid_in_full,
+        };
+        self.due.lock().unwrap().insert(id.to_string(), due);
+        id
+    }
+
+    pub fn tokens(&self) -> Vec<String> {
+        self.tokens.lock().unwrap().clone()
+    }
 }
 
 /// Listings' properties as the fake listings service knows them: id -> status.
@@ -85,8 +133,9 @@ impl Harness {
         let keys = SigningKeyPair::generate().unwrap();
         let issuer = TokenIssuer::new(&keys.private_pem, TokenSettings::default()).unwrap();
         let properties = Properties::default();
+        let leases = Leases::default();
         let fakes = CancellationToken::new();
-        let fake_url = spawn_fakes(properties.clone(), fakes.clone()).await;
+        let fake_url = spawn_fakes(properties.clone(), leases.clone(), fakes.clone()).await;
         let mut config = Config::local(
             SecretString::from(db.url.clone()),
             nats.url(),
@@ -94,10 +143,11 @@ impl Harness {
             url::Url::parse(&paystack.uri()).unwrap(),
             SecretString::from(SECRET_KEY),
             fake_url.clone(),
-            fake_url,
+            fake_url.clone(),
             "http://gateway.test",
         )
         .unwrap();
+        config.lease_url = fake_url;
         config.paystack_timeout = Duration::from_millis(300);
         config.paystack_max_attempts = 1;
         config.reconcile_interval = Duration::from_millis(100);
@@ -113,6 +163,7 @@ impl Harness {
             pool,
             issuer,
             properties,
+            leases,
             config,
             shutdown: CancellationToken::new(),
             task: None,
@@ -469,18 +520,24 @@ pub async fn mount_verify(server: &MockServer, reference: &str, verdict: &Verdic
 #[derive(Clone)]
 struct Fakes {
     properties: Properties,
+    leases: Leases,
 }
 
 fn unimplemented<T>() -> Result<T, Status> {
     Err(Status::unimplemented("not in this fake"))
 }
 
-async fn spawn_fakes(properties: Properties, shutdown: CancellationToken) -> String {
+async fn spawn_fakes(
+    properties: Properties,
+    leases: Leases,
+    shutdown: CancellationToken,
+) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let fakes = Fakes { properties };
+    let fakes = Fakes { properties, leases };
     let server = tonic::transport::Server::builder()
         .add_service(IdentityServiceServer::new(fakes.clone()))
+        .add_service(LeasesServer::new(fakes.clone()))
         .add_service(ListingsServer::new(fakes))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
@@ -661,4 +718,103 @@ pub fn error_info(status: &Status) -> HashMap<String, String> {
         .get_details_error_info()
         .map(|info| info.metadata)
         .unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl LeaseService for Fakes {
+    async fn draft_lease(
+        &self,
+        _: Rpc<lease_pb::DraftLeaseRequest>,
+    ) -> Result<RpcResponse<lease_pb::Lease>, Status> {
+        unimplemented()
+    }
+    async fn get_lease(
+        &self,
+        _: Rpc<lease_pb::GetLeaseRequest>,
+    ) -> Result<RpcResponse<lease_pb::Lease>, Status> {
+        unimplemented()
+    }
+    async fn list_leases(
+        &self,
+        _: Rpc<lease_pb::ListLeasesRequest>,
+    ) -> Result<RpcResponse<lease_pb::ListLeasesResponse>, Status> {
+        unimplemented()
+    }
+    async fn list_versions(
+        &self,
+        _: Rpc<lease_pb::ListVersionsRequest>,
+    ) -> Result<RpcResponse<lease_pb::ListVersionsResponse>, Status> {
+        unimplemented()
+    }
+    async fn edit_lease(
+        &self,
+        _: Rpc<lease_pb::EditLeaseRequest>,
+    ) -> Result<RpcResponse<lease_pb::Lease>, Status> {
+        unimplemented()
+    }
+    async fn sign_lease(
+        &self,
+        _: Rpc<lease_pb::SignLeaseRequest>,
+    ) -> Result<RpcResponse<lease_pb::Lease>, Status> {
+        unimplemented()
+    }
+    async fn withdraw_lease(
+        &self,
+        _: Rpc<lease_pb::WithdrawLeaseRequest>,
+    ) -> Result<RpcResponse<lease_pb::Lease>, Status> {
+        unimplemented()
+    }
+    async fn authorize_lease(
+        &self,
+        _: Rpc<lease_pb::AuthorizeLeaseRequest>,
+    ) -> Result<RpcResponse<lease_pb::Lease>, Status> {
+        unimplemented()
+    }
+    async fn get_audit(
+        &self,
+        _: Rpc<lease_pb::GetAuditRequest>,
+    ) -> Result<RpcResponse<lease_pb::GetAuditResponse>, Status> {
+        unimplemented()
+    }
+    async fn get_signed_document(
+        &self,
+        _: Rpc<lease_pb::GetSignedDocumentRequest>,
+    ) -> Result<RpcResponse<lease_pb::SignedDocument>, Status> {
+        unimplemented()
+    }
+    async fn verify_document(
+        &self,
+        _: Rpc<lease_pb::VerifyDocumentRequest>,
+    ) -> Result<RpcResponse<lease_pb::VerifyDocumentResponse>, Status> {
+        unimplemented()
+    }
+    /// As the lease service: what the tenant owes next, for a lease it knows.
+    async fn get_rent_due(
+        &self,
+        r: Rpc<lease_pb::GetRentDueRequest>,
+    ) -> Result<RpcResponse<lease_pb::RentDue>, Status> {
+        bearer(r.metadata())?;
+        if let Some(token) = r
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.leases.tokens.lock().unwrap().push(token.to_owned());
+        }
+        let due = self
+            .leases
+            .due
+            .lock()
+            .unwrap()
+            .get(&r.get_ref().lease_id)
+            .cloned()
+            .ok_or_else(|| rpc_error::status(Reason::NotFound, "lease not found"))?;
+        Ok(RpcResponse::new(due))
+    }
+    async fn list_rent_payments(
+        &self,
+        _: Rpc<lease_pb::ListRentPaymentsRequest>,
+    ) -> Result<RpcResponse<lease_pb::ListRentPaymentsResponse>, Status> {
+        unimplemented()
+    }
 }
