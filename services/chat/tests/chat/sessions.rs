@@ -283,3 +283,102 @@ async fn lists_show_own_sessions_most_recent_first_and_supervisors_see_all() {
     );
     app.stop().await;
 }
+
+async fn find(
+    app: &TestApp,
+    user: Option<&User>,
+    property_id: &str,
+    tenant_id: &str,
+) -> Result<rentory_proto::chat::v1::Session, tonic::Status> {
+    let message = rentory_proto::chat::v1::FindSessionRequest {
+        property_id: property_id.into(),
+        tenant_id: tenant_id.into(),
+    };
+    let call = match user {
+        Some(user) => request(user, message),
+        None => tonic::Request::new(message),
+    };
+    app.client
+        .clone()
+        .find_session(call)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn find_session_serves_the_parties_and_chat_supervisors_and_hides_it_from_others() {
+    let app = TestApp::spawn().await;
+    let chat = app.chat().await;
+    let (property, tenant) = (chat.property_id.to_string(), chat.tenant.id.to_string());
+
+    let admin = app.user(Role::Admin);
+    let support = app.staff(StaffPosition::SupportLead);
+    for who in [&chat.tenant, &chat.landlord, &admin, &support] {
+        let found = find(&app, Some(who), &property, &tenant)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", who.id));
+        assert_eq!(found.id, chat.id());
+        assert_eq!(found.tenant_id, tenant);
+        assert_eq!(found.landlord_id, chat.landlord.id.to_string());
+        assert_eq!(found.property_id, property);
+    }
+
+    // What a caller who may not see it is told is exactly what a missing session says.
+    let missing = find(
+        &app,
+        Some(&chat.tenant),
+        &Uuid::now_v7().to_string(),
+        &tenant,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(missing.message(), chat::SESSION_NOT_FOUND);
+    let other_landlord = app.user(Role::Landlord);
+    let other_tenant = app.user(Role::Tenant);
+    let operations = app.staff(StaffPosition::OperationsManager);
+    let guide = app.user(Role::Guide);
+    for who in [&other_landlord, &other_tenant, &operations, &guide] {
+        let hidden = find(&app, Some(who), &property, &tenant).await.unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound, "{}", who.id);
+        assert_eq!(hidden.message(), missing.message());
+        assert_eq!(
+            rentory_runtime::rpc_error::decode(&hidden).reason,
+            Some(Reason::NotFound)
+        );
+    }
+    // The other tenant asking about their own (non-existent) session on this property.
+    let none = find(
+        &app,
+        Some(&other_tenant),
+        &property,
+        &other_tenant.id.to_string(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (none.code(), none.message()),
+        (Code::NotFound, missing.message())
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn find_session_needs_a_token_and_ids() {
+    let app = TestApp::spawn().await;
+    let chat = app.chat().await;
+    let (property, tenant) = (chat.property_id.to_string(), chat.tenant.id.to_string());
+    let anonymous = find(&app, None, &property, &tenant).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    for (property_id, tenant_id) in [("nope", tenant.as_str()), (property.as_str(), "")] {
+        let bad = find(&app, Some(&chat.landlord), property_id, tenant_id)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            bad.code(),
+            Code::InvalidArgument,
+            "{property_id} {tenant_id}"
+        );
+    }
+    app.stop().await;
+}
