@@ -633,6 +633,7 @@ async fn the_certified_document_is_served_with_its_digest_and_never_when_it_does
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers().clone();
+    assert_eq!(headers.get_all(header::CONTENT_TYPE).iter().count(), 1);
     let header = |name: &str| {
         headers
             .get(name)
