@@ -1,0 +1,4 @@
+pub mod access;
+pub mod compliance;
+pub mod lifecycle;
+pub mod rent;
