@@ -151,7 +151,11 @@ pub struct BrokenRow {
 }
 
 /// Checks one lease's chain and that it ends at `audit_head`.
-pub fn verify_lease(lease_id: Uuid, rows: &[ChainedEntry], audit_head: &[u8]) -> Result<(), BrokenRow> {
+pub fn verify_lease(
+    lease_id: Uuid,
+    rows: &[ChainedEntry],
+    audit_head: &[u8],
+) -> Result<(), BrokenRow> {
     let mut verifier = ChainVerifier::new();
     for row in rows {
         verifier.check(row).map_err(|broken| BrokenRow {
@@ -160,7 +164,9 @@ pub fn verify_lease(lease_id: Uuid, rows: &[ChainedEntry], audit_head: &[u8]) ->
             fault: Fault::Link(broken.kind),
         })?;
     }
-    let tail = rows.last().map_or(GENESIS.as_slice(), |row| row.hash.as_slice());
+    let tail = rows
+        .last()
+        .map_or(GENESIS.as_slice(), |row| row.hash.as_slice());
     if tail != audit_head {
         return Err(BrokenRow {
             lease_id,
@@ -190,10 +196,9 @@ pub enum VerifyError {
 /// broken row.
 #[tracing::instrument(skip_all)]
 pub async fn verify_all(pool: &PgPool) -> Result<Intact, VerifyError> {
-    let mut leases = sqlx::query!(
-        r#"SELECT id, audit_head FROM lease.leases ORDER BY created_at, id"#
-    )
-    .fetch(pool);
+    let mut leases =
+        sqlx::query!(r#"SELECT id, audit_head FROM lease.leases ORDER BY created_at, id"#)
+            .fetch(pool);
     let mut intact = Intact { rows: 0, leases: 0 };
     // The lease list streams on one connection while chains are read on others.
     while let Some(lease) = leases.try_next().await? {
@@ -277,11 +282,11 @@ mod tests {
         let head = rows[2].hash.clone();
         assert_eq!(verify_lease(id, &rows, &head), Ok(()));
         let cut = verify_lease(id, &rows[..2], &head).unwrap_err();
-        assert_eq!((cut.row_id, cut.fault), (Some(rows[1].entry.id), Fault::CutTail));
         assert_eq!(
-            verify_lease(id, &[], &head).unwrap_err().row_id,
-            None
+            (cut.row_id, cut.fault),
+            (Some(rows[1].entry.id), Fault::CutTail)
         );
+        assert_eq!(verify_lease(id, &[], &head).unwrap_err().row_id, None);
         let mut edited = rows.clone();
         edited[1].entry.reason = Some("x".into());
         let broken = verify_lease(id, &edited, &head).unwrap_err();

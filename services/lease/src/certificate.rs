@@ -159,7 +159,10 @@ mod tests {
         let a = render(&certificate("x", "Ada"));
         assert_eq!(a, render(&certificate("x", "Ada")));
         let forged = render(&certificate("x", "Ada\n- Authorized by ADMIN"));
-        let lines: Vec<_> = forged.lines().filter(|l| l.starts_with("- Authorized")).collect();
+        let lines: Vec<_> = forged
+            .lines()
+            .filter(|l| l.starts_with("- Authorized"))
+            .collect();
         assert_eq!(lines.len(), 1);
     }
 }

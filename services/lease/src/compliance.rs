@@ -528,7 +528,9 @@ fn sentence(text: &str, start: usize, end: usize) -> &str {
         .map_or(0, |(i, _)| i + 1);
     let to = text[end..]
         .char_indices()
-        .find(|(i, c)| boundary(*c) && (text[end + i + 1..].starts_with(' ') || end + i + 1 == text.len()))
+        .find(|(i, c)| {
+            boundary(*c) && (text[end + i + 1..].starts_with(' ') || end + i + 1 == text.len())
+        })
         .map_or(text.len(), |(i, _)| end + i);
     &text[from..to]
 }

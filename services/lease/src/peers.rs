@@ -147,7 +147,12 @@ impl Peers {
         caller: &MetadataMap,
         request: ai::DraftLeaseRequest,
     ) -> Result<ai::DraftLeaseResponse, Error> {
-        match self.ai.clone().draft_lease(on_behalf(caller, request)).await {
+        match self
+            .ai
+            .clone()
+            .draft_lease(on_behalf(caller, request))
+            .await
+        {
             Ok(response) => Ok(response.into_inner()),
             Err(status) => {
                 let reason = rpc_error::decode(&status).reason;

@@ -73,10 +73,7 @@ impl FromStr for RentPeriod {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Self, ()> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or(())
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or(())
     }
 }
 
@@ -104,8 +101,8 @@ pub struct Due {
 
 /// `months` after `date`, the day moved back to the last day of a shorter month.
 pub fn add_months(date: Date, months: u32) -> Option<Date> {
-    let index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1
-        + i64::from(months);
+    let index =
+        i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
     let day = date.day().min(month.length(year));
@@ -217,7 +214,10 @@ mod tests {
         assert_eq!(due(&t, 0).unwrap().end, date!(2026 - 02 - 28));
         assert_eq!(due(&t, 1).unwrap().end, date!(2026 - 03 - 31));
         assert_eq!(due(&t, 2).unwrap().end, date!(2026 - 04 - 30));
-        assert_eq!(add_months(date!(2028 - 01 - 31), 1), Some(date!(2028 - 02 - 29)));
+        assert_eq!(
+            add_months(date!(2028 - 01 - 31), 1),
+            Some(date!(2028 - 02 - 29))
+        );
     }
 
     #[test]

@@ -210,7 +210,12 @@ async fn record(tx: &mut PgConnection, p: &Payment) -> Result<(), HandlerError> 
     let (number, start, end) = match rent::due(&terms, paid) {
         Some(due) => {
             if due.amount_kobo != p.amount_kobo {
-                tracing::error!(alert = true, due = due.amount_kobo, paid = p.amount_kobo, "rent paid differs from the amount due");
+                tracing::error!(
+                    alert = true,
+                    due = due.amount_kobo,
+                    paid = p.amount_kobo,
+                    "rent paid differs from the amount due"
+                );
             }
             (due.number, due.start, due.end)
         }
@@ -227,10 +232,8 @@ async fn record(tx: &mut PgConnection, p: &Payment) -> Result<(), HandlerError> 
     .fetch_one(&mut *tx)
     .await
     .map_err(retry)?;
-    let receipt_number = receipt::number(
-        p.lease_id,
-        u32::try_from(receipts + 1).unwrap_or(u32::MAX),
-    );
+    let receipt_number =
+        receipt::number(p.lease_id, u32::try_from(receipts + 1).unwrap_or(u32::MAX));
     let paid_at = rentory_audit::truncate_to_micros(p.at);
     let markdown = receipt::render(&Receipt {
         number: &receipt_number,

@@ -131,11 +131,7 @@ impl LeaseApi {
             .person(&metadata, actor.user_id)
             .await?
             .ok_or_else(|| Error::corrupt("identity does not know the calling landlord"))?;
-        if !self
-            .peers
-            .talked(&metadata, property_id, tenant_id)
-            .await?
-        {
+        if !self.peers.talked(&metadata, property_id, tenant_id).await? {
             return Err(Error::InvalidState(
                 "the tenant has no chat session about this property".into(),
             ));
@@ -306,7 +302,9 @@ impl LeaseApi {
         let id = lease_id(&r.lease_id)?;
         check_content(&r.content)?;
         let mut tx = self.pool.begin().await?;
-        let (mut row, typed, _) = self.locked(&mut tx, &actor, id, Op::Edit, "edit leases").await?;
+        let (mut row, typed, _) = self
+            .locked(&mut tx, &actor, id, Op::Edit, "edit leases")
+            .await?;
         let (_, transition) = view::signing(&row, typed.status)
             .apply(Action::Edit)
             .map_err(|refused| Error::wrong_state(refused, "edited"))?;
@@ -391,7 +389,9 @@ impl LeaseApi {
         let r = request.into_inner();
         let id = lease_id(&r.lease_id)?;
         let mut tx = self.pool.begin().await?;
-        let (mut row, typed, party) = self.locked(&mut tx, &actor, id, Op::Sign, "sign leases").await?;
+        let (mut row, typed, party) = self
+            .locked(&mut tx, &actor, id, Op::Sign, "sign leases")
+            .await?;
         let party = party.ok_or_else(|| Error::corrupt("the access rule named no party"))?;
         let (_, transition) = view::signing(&row, typed.status)
             .apply(Action::Sign(party))
@@ -456,8 +456,15 @@ impl LeaseApi {
         row.tenant_signed_sha256 = None;
         row.tenant_signed_ip = None;
         let now = now();
-        self.commit_change(tx, &mut row, &actor, transition, Some(reason.to_owned()), now)
-            .await?;
+        self.commit_change(
+            tx,
+            &mut row,
+            &actor,
+            transition,
+            Some(reason.to_owned()),
+            now,
+        )
+        .await?;
         tracing::info!(from = ?transition.from, "lease withdrawn to DRAFT");
         view::lease(&row)
     }
@@ -687,7 +694,10 @@ fn validate_terms(t: pb::Terms, today: Date) -> Result<DraftTerms, Error> {
         }
     }
     if !(1..=MAX_DURATION_MONTHS).contains(&t.duration_months) {
-        bad.push(("terms.duration_months", format!("1 to {MAX_DURATION_MONTHS}")));
+        bad.push((
+            "terms.duration_months",
+            format!("1 to {MAX_DURATION_MONTHS}"),
+        ));
     }
     if t.advance_rent_months > MAX_DURATION_MONTHS {
         bad.push((
@@ -719,15 +729,16 @@ fn validate_terms(t: pb::Terms, today: Date) -> Result<DraftTerms, Error> {
         None => bad.push(("terms.start_date", "a date as YYYY-MM-DD".into())),
         Some(date) if date < earliest || date > latest => bad.push((
             "terms.start_date",
-            format!("at most {START_PAST_DAYS} days ago and at most {START_AHEAD_MONTHS} months ahead"),
+            format!(
+                "at most {START_PAST_DAYS} days ago and at most {START_AHEAD_MONTHS} months ahead"
+            ),
         )),
         Some(_) => {}
     }
     if t.negotiation_points.len() > MAX_POINTS {
         bad.push(("terms.negotiation_points", format!("at most {MAX_POINTS}")));
     }
-    if t
-        .negotiation_points
+    if t.negotiation_points
         .iter()
         .any(|p| p.chars().count() > MAX_POINT_CHARS)
     {
@@ -870,9 +881,7 @@ impl Leases for LeaseApi {
         let actor = self.actor(&request)?;
         let id = lease_id(&request.get_ref().lease_id)?;
         self.visible(&actor, id).await?;
-        let versions = db::versions(&self.pool, id)
-            .await
-            .map_err(Error::from)?;
+        let versions = db::versions(&self.pool, id).await.map_err(Error::from)?;
         Ok(Response::new(pb::ListVersionsResponse {
             versions: versions.into_iter().map(view::version).collect(),
         }))
@@ -952,12 +961,9 @@ impl Leases for LeaseApi {
         request: Request<pb::VerifyDocumentRequest>,
     ) -> Result<tonic::Response<pb::VerifyDocumentResponse>, tonic::Status> {
         // Needs no token: anyone holding a document may check it.
-        let sha256 = valid_sha256(&request.get_ref().sha256).ok_or_else(|| {
-            Error::invalid("sha256", "64 hexadecimal digits (a SHA-256)")
-        })?;
-        let found = db::verify(&self.pool, &sha256)
-            .await
-            .map_err(Error::from)?;
+        let sha256 = valid_sha256(&request.get_ref().sha256)
+            .ok_or_else(|| Error::invalid("sha256", "64 hexadecimal digits (a SHA-256)"))?;
+        let found = db::verify(&self.pool, &sha256).await.map_err(Error::from)?;
         Ok(Response::new(match found {
             Some((at, document)) => pb::VerifyDocumentResponse {
                 sha256,
@@ -1056,20 +1062,74 @@ mod tests {
         .unwrap();
         assert_eq!(empty_period.rent_period, None);
         for (bad, field) in [
-            (pb::Terms { rent_kobo: 0, ..terms() }, "terms.rent_kobo"),
-            (pb::Terms { rent_kobo: MAX_KOBO + 1, ..terms() }, "terms.rent_kobo"),
-            (pb::Terms { duration_months: 121, ..terms() }, "terms.duration_months"),
-            (pb::Terms { rent_period: "WEEK".into(), ..terms() }, "terms.rent_period"),
-            (pb::Terms { start_date: "01/03/2026".into(), ..terms() }, "terms.start_date"),
-            (pb::Terms { start_date: "2026-01-14".into(), ..terms() }, "terms.start_date"),
-            (pb::Terms { start_date: "2028-02-16".into(), ..terms() }, "terms.start_date"),
-            (pb::Terms { deposit_kobo: -1, ..terms() }, "terms.deposit_kobo"),
             (
-                pb::Terms { negotiation_points: vec!["x".into(); 31], ..terms() },
+                pb::Terms {
+                    rent_kobo: 0,
+                    ..terms()
+                },
+                "terms.rent_kobo",
+            ),
+            (
+                pb::Terms {
+                    rent_kobo: MAX_KOBO + 1,
+                    ..terms()
+                },
+                "terms.rent_kobo",
+            ),
+            (
+                pb::Terms {
+                    duration_months: 121,
+                    ..terms()
+                },
+                "terms.duration_months",
+            ),
+            (
+                pb::Terms {
+                    rent_period: "WEEK".into(),
+                    ..terms()
+                },
+                "terms.rent_period",
+            ),
+            (
+                pb::Terms {
+                    start_date: "01/03/2026".into(),
+                    ..terms()
+                },
+                "terms.start_date",
+            ),
+            (
+                pb::Terms {
+                    start_date: "2026-01-14".into(),
+                    ..terms()
+                },
+                "terms.start_date",
+            ),
+            (
+                pb::Terms {
+                    start_date: "2028-02-16".into(),
+                    ..terms()
+                },
+                "terms.start_date",
+            ),
+            (
+                pb::Terms {
+                    deposit_kobo: -1,
+                    ..terms()
+                },
+                "terms.deposit_kobo",
+            ),
+            (
+                pb::Terms {
+                    negotiation_points: vec!["x".into(); 31],
+                    ..terms()
+                },
                 "terms.negotiation_points",
             ),
             (
-                pb::Terms { negotiation_points: vec!["x".repeat(501)], ..terms() },
+                pb::Terms {
+                    negotiation_points: vec!["x".repeat(501)],
+                    ..terms()
+                },
                 "terms.negotiation_points",
             ),
         ] {
@@ -1078,8 +1138,26 @@ mod tests {
                 other => panic!("{field}: {:?}", other.err()),
             }
         }
-        assert!(validate_terms(pb::Terms { start_date: "2026-01-15".into(), ..terms() }, today).is_ok());
-        assert!(validate_terms(pb::Terms { start_date: "2028-02-15".into(), ..terms() }, today).is_ok());
+        assert!(
+            validate_terms(
+                pb::Terms {
+                    start_date: "2026-01-15".into(),
+                    ..terms()
+                },
+                today
+            )
+            .is_ok()
+        );
+        assert!(
+            validate_terms(
+                pb::Terms {
+                    start_date: "2028-02-15".into(),
+                    ..terms()
+                },
+                today
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ impl Typed {
     pub fn of(row: &LeaseRow) -> Result<Self, Error> {
         let corrupt = |what: &str| Error::corrupt(format!("lease {} has {what}", row.id));
         Ok(Self {
-            status: row.status.parse().map_err(|_| corrupt("an unknown status"))?,
+            status: row
+                .status
+                .parse()
+                .map_err(|_| corrupt("an unknown status"))?,
             period: row
                 .rent_period
                 .parse()

@@ -52,7 +52,11 @@ fn rent_is_found_with_or_without_separators_and_not_inside_other_numbers() {
         "(2500000)",
         "₦2,500,000 per year",
     ] {
-        assert_eq!(missing_rent(250_000_000, &normalise(stated)), None, "{stated}");
+        assert_eq!(
+            missing_rent(250_000_000, &normalise(stated)),
+            None,
+            "{stated}"
+        );
     }
     for not_stated in [
         "NGN 25,000,000",
@@ -66,7 +70,11 @@ fn rent_is_found_with_or_without_separators_and_not_inside_other_numbers() {
         let finding = missing_rent(250_000_000, &normalise(not_stated)).unwrap();
         assert_eq!(finding.code, "MISSING_RENT", "{not_stated}");
         assert!(finding.is_blocking());
-        assert!(finding.message.contains("NGN 2,500,000"), "{}", finding.message);
+        assert!(
+            finding.message.contains("NGN 2,500,000"),
+            "{}",
+            finding.message
+        );
     }
     let zero = missing_rent(0, "ngn 0").unwrap();
     assert!(zero.message.contains("positive"));
@@ -78,14 +86,25 @@ fn rent_is_found_with_or_without_separators_and_not_inside_other_numbers() {
 fn parties_and_premises_are_matched_as_the_template_escapes_them() {
     let content = r"**The Landlord:** ADAEZE   O\_Kafor &amp; Sons. Premises at 12 Herbert\-Macaulay Way\, Yaba\, Lagos";
     let text = normalise(content);
-    assert_eq!(missing_party("landlord", "Adaeze O_Kafor & Sons", &text), None);
-    assert_eq!(missing_premises("12  Herbert-Macaulay Way, Yaba, Lagos", &text), None);
+    assert_eq!(
+        missing_party("landlord", "Adaeze O_Kafor & Sons", &text),
+        None
+    );
+    assert_eq!(
+        missing_premises("12  Herbert-Macaulay Way, Yaba, Lagos", &text),
+        None
+    );
     let missing = missing_party("tenant", "Tunde Bakare", &text).unwrap();
     assert_eq!(missing.code, "MISSING_PARTY");
     assert!(missing.message.contains("tenant, Tunde Bakare"));
     let empty = missing_party("tenant", "  ", &text).unwrap();
     assert!(empty.message.contains("missing"));
-    assert!(missing_premises("", &text).unwrap().message.contains("missing"));
+    assert!(
+        missing_premises("", &text)
+            .unwrap()
+            .message
+            .contains("missing")
+    );
     assert!(missing_premises("1 Other Road, Lagos", &text).is_some());
 }
 
@@ -118,7 +137,9 @@ fn advance_rent_limits_depend_on_the_tenancy() {
         f.tenancy = tenancy;
         f.advance_rent_months = months;
         let findings = check(&f, &text(""));
-        let found = findings.iter().find(|x| x.code == "ADVANCE_RENT_OVER_LIMIT");
+        let found = findings
+            .iter()
+            .find(|x| x.code == "ADVANCE_RENT_OVER_LIMIT");
         assert_eq!(found.is_some(), flagged, "{tenancy:?} {months}");
         if let Some(found) = found {
             assert!(found.is_blocking());
@@ -136,7 +157,10 @@ fn advance_rent_limits_depend_on_the_tenancy() {
 fn the_lagos_rules_are_advisory_outside_the_law() {
     for (address, why) in [
         ("5 Bourdillon Road, Ikoyi, Lagos", "Ikoyi"),
-        ("1 Adeola Odeku Street, Victoria Island, Lagos", "Victoria Island"),
+        (
+            "1 Adeola Odeku Street, Victoria Island, Lagos",
+            "Victoria Island",
+        ),
         ("3 Joel Ogunnaike Street, Ikeja G.R.A., Lagos", "Ikeja GRA"),
         ("2 Wharf Road, Apapa", "Apapa"),
         ("9 Broad Street, Lagos Island, Lagos", "Lagos Island"),
@@ -159,7 +183,10 @@ fn the_lagos_rules_are_advisory_outside_the_law() {
             ],
             "{address}"
         );
-        assert!(findings.iter().all(|x| x.message.contains(why)), "{findings:?}");
+        assert!(
+            findings.iter().all(|x| x.message.contains(why)),
+            "{findings:?}"
+        );
         assert!(findings.iter().all(|x| x.message.contains("Advisory only")));
     }
     // Ikeja outside the GRA is under the Law.
@@ -201,9 +228,18 @@ fn notice_periods_are_found_in_many_wordings() {
             "Either party may terminate this tenancy by giving one month's notice.",
             &[("one month's notice", 30)],
         ),
-        ("The tenancy may be ended by 30 days' notice to quit.", &[("30 days' notice", 30)]),
-        ("A notice to quit of 2 weeks ends the tenancy.", &[("notice to quit of 2 weeks", 14)]),
-        ("The Tenant may quit on notice of two weeks.", &[("notice of two weeks", 14)]),
+        (
+            "The tenancy may be ended by 30 days' notice to quit.",
+            &[("30 days' notice", 30)],
+        ),
+        (
+            "A notice to quit of 2 weeks ends the tenancy.",
+            &[("notice to quit of 2 weeks", 14)],
+        ),
+        (
+            "The Tenant may quit on notice of two weeks.",
+            &[("notice of two weeks", 14)],
+        ),
         (
             "Either party may end the tenancy with three months' written notice.",
             &[("three months' written notice", 90)],
@@ -212,9 +248,18 @@ fn notice_periods_are_found_in_many_wordings() {
             "Notice to quit: six (6) months notice in writing.",
             &[("six (6) months notice", 180)],
         ),
-        ("The landlord may terminate on a 30-day notice.", &[("30-day notice", 30)]),
-        ("To quit, give a month's notice.", &[("a month's notice", 30)]),
-        ("To quit, give a month’s notice.", &[("a month's notice", 30)]),
+        (
+            "The landlord may terminate on a 30-day notice.",
+            &[("30-day notice", 30)],
+        ),
+        (
+            "To quit, give a month's notice.",
+            &[("a month's notice", 30)],
+        ),
+        (
+            "To quit, give a month’s notice.",
+            &[("a month's notice", 30)],
+        ),
         (
             "The tenant must vacate after twenty-one days notice.",
             &[("twenty-one days notice", 21)],
@@ -223,7 +268,10 @@ fn notice_periods_are_found_in_many_wordings() {
             "The tenancy is determinable by notice period of 14 days.",
             &[("notice period of 14 days", 14)],
         ),
-        ("Terminate with one year's notice.", &[("one year's notice", 365)]),
+        (
+            "Terminate with one year's notice.",
+            &[("one year's notice", 365)],
+        ),
         (
             "To quit: 1 month's notice; to quit early: 2 weeks' notice.",
             &[("1 month's notice", 30), ("2 weeks' notice", 14)],
@@ -260,7 +308,11 @@ fn other_notices_are_not_notices_to_quit() {
 
 #[test]
 fn short_notice_is_measured_against_the_rent_period() {
-    let clause = |notice: &str| text(&format!("5. Either party may end the tenancy by {notice} to quit."));
+    let clause = |notice: &str| {
+        text(&format!(
+            "5. Either party may end the tenancy by {notice} to quit."
+        ))
+    };
     for (period, notice, flagged) in [
         (RentPeriod::Year, "six months' notice", false),
         (RentPeriod::Year, "three months' notice", true),
@@ -341,7 +393,10 @@ fn the_offline_templates_ordinary_drafts_pass() {
                 premises_address: address,
             };
             let findings = check(&f, &markdown);
-            assert!(findings.is_empty(), "{period:?} {address}: {findings:?}\n{markdown}");
+            assert!(
+                findings.is_empty(),
+                "{period:?} {address}: {findings:?}\n{markdown}"
+            );
             // The template states the statutory notice to quit itself, and it is found.
             if let Some(statutory) = statutory_notice(period) {
                 let found = notice_periods(&normalise(&markdown));
@@ -354,8 +409,10 @@ fn the_offline_templates_ordinary_drafts_pass() {
 
 #[test]
 fn a_template_draft_edited_to_a_short_notice_is_caught() {
-    let markdown = template(LeasePeriod::Year, 12, 250_000_000, ADDRESS)
-        .replace("at least six months' written notice to quit", "one month's notice to quit");
+    let markdown = template(LeasePeriod::Year, 12, 250_000_000, ADDRESS).replace(
+        "at least six months' written notice to quit",
+        "one month's notice to quit",
+    );
     let findings = check(
         &Facts {
             advance_rent_months: 6,

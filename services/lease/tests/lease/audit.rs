@@ -40,7 +40,10 @@ async fn superuser(app: &TestApp, statement: &str, bind: Option<Uuid>) {
 async fn the_log_is_append_only_and_tampering_is_named() {
     let app = TestApp::spawn().await;
     let (code, out) = verify_audit(&app.database_url);
-    assert_eq!((code, out.trim()), (0, "audit chain intact: 0 rows in 0 leases"));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "audit chain intact: 0 rows in 0 leases")
+    );
 
     let first = app.deal();
     let signed = app.fully_signed(&first).await;
@@ -54,7 +57,10 @@ async fn the_log_is_append_only_and_tampering_is_named() {
         lease::Intact { rows: 6, leases: 2 }
     );
     let (code, out) = verify_audit(&app.database_url);
-    assert_eq!((code, out.trim()), (0, "audit chain intact: 6 rows in 2 leases"));
+    assert_eq!(
+        (code, out.trim()),
+        (0, "audit chain intact: 6 rows in 2 leases")
+    );
 
     // The service's own role cannot change the log (the local role is a superuser: the
     // triggers hold), nor the versions.
@@ -66,7 +72,10 @@ async fn the_log_is_append_only_and_tampering_is_named() {
         "DELETE FROM lease.lease_versions",
     ] {
         let err = sqlx::query(statement).execute(&app.pool).await.unwrap_err();
-        assert!(err.to_string().contains("append-only"), "{statement}: {err}");
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: {err}"
+        );
     }
 
     // A superuser who disables the triggers edits the second row of the first lease.
@@ -93,12 +102,22 @@ async fn the_log_is_append_only_and_tampering_is_named() {
     assert!(!read.chain_intact);
     assert_eq!(read.broken_row_id, Some(edited.to_string()));
     // The other lease's chain is its own and still checks out.
-    assert!(app.audit(&second.tenant, &draft.id).await.unwrap().chain_intact);
+    assert!(
+        app.audit(&second.tenant, &draft.id)
+            .await
+            .unwrap()
+            .chain_intact
+    );
 
     // Cutting the last row of the other lease shows too (its head no longer matches).
     let tail = app.audit(&second.tenant, &draft.id).await.unwrap();
     let last: Uuid = tail.entries[1].id.parse().unwrap();
-    superuser(&app, "DELETE FROM lease.audit_log WHERE id = $1", Some(last)).await;
+    superuser(
+        &app,
+        "DELETE FROM lease.audit_log WHERE id = $1",
+        Some(last),
+    )
+    .await;
     let cut = app.audit(&second.tenant, &draft.id).await.unwrap();
     assert!(!cut.chain_intact);
     assert_eq!(cut.broken_row_id, Some(tail.entries[0].id.clone()));
@@ -135,7 +154,10 @@ async fn the_signed_document_is_fixed_and_verifiable_by_hash() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(document.sha256, lease::service::sha256_hex(&document.markdown));
+    assert_eq!(
+        document.sha256,
+        lease::service::sha256_hex(&document.markdown)
+    );
     assert!(document.markdown.starts_with(&signed.content));
     let certificate = document
         .markdown
@@ -182,7 +204,10 @@ async fn the_signed_document_is_fixed_and_verifiable_by_hash() {
     assert_eq!(content.matched, "SIGNED_CONTENT");
     let unknown = verify("ab".repeat(32)).await.unwrap();
     assert!(!unknown.fully_signed);
-    assert_eq!((unknown.matched.as_str(), unknown.fully_signed_at), ("", None));
+    assert_eq!(
+        (unknown.matched.as_str(), unknown.fully_signed_at),
+        ("", None)
+    );
     // A draft's hash is not a signed document (other terms: the same text would be).
     let deal = app.deal();
     let other = app

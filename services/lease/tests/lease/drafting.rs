@@ -14,10 +14,17 @@ async fn a_landlord_drafts_a_compliant_lease_from_the_template() {
     assert_eq!(lease.version, 1);
     assert_eq!(lease.landlord_id, deal.landlord.id.to_string());
     assert_eq!(lease.tenant_id, deal.tenant.id.to_string());
-    assert_eq!(lease.content_sha256, lease::service::sha256_hex(&lease.content));
+    assert_eq!(
+        lease.content_sha256,
+        lease::service::sha256_hex(&lease.content)
+    );
     assert!(lease.content.contains("NGN 2,500,000"));
     assert!(lease.content.contains("Tunde Bakare"));
-    assert!(lease.content.contains("The landlord repaints the bedrooms."));
+    assert!(
+        lease
+            .content
+            .contains("The landlord repaints the bedrooms.")
+    );
     assert_eq!(lease.findings, vec![], "the template's draft passes");
     assert_eq!(lease.tenancy, "NEW");
     assert_eq!(lease.jurisdiction, "Lagos");
@@ -37,7 +44,10 @@ async fn a_landlord_drafts_a_compliant_lease_from_the_template() {
         assert_eq!(app.get(viewer, &lease.id).await.unwrap(), lease);
     }
     assert_no_lease(app.get(&app.user(Role::Tenant), &lease.id).await);
-    assert_no_lease(app.get(&app.user(Role::Landlord), &Uuid::now_v7().to_string()).await);
+    assert_no_lease(
+        app.get(&app.user(Role::Landlord), &Uuid::now_v7().to_string())
+            .await,
+    );
     assert_no_lease(app.get(&deal.tenant, "not-an-id").await);
     assert_eq!(app.directory.ai_calls(), 1);
     app.stop().await;
@@ -87,7 +97,8 @@ async fn every_refusal_of_a_draft() {
     assert!(refused.message().contains("ACTIVE"));
     // The tenant is not ACTIVE, or not a tenant.
     let pending_tenant = app.user_with(Role::Tenant, UserStatus::Pending, None, "P T");
-    app.directory.add_session(deal.property_id, pending_tenant.id);
+    app.directory
+        .add_session(deal.property_id, pending_tenant.id);
     let refused = assert_reason(
         draft(deal.landlord.clone(), deal.property_id, pending_tenant.id).await,
         Code::FailedPrecondition,
@@ -133,7 +144,11 @@ async fn every_refusal_of_a_draft() {
         .map(|(f, _)| f)
         .collect();
     assert_eq!(fields, ["terms.rent_kobo", "terms.start_date"]);
-    assert_eq!(app.directory.ai_calls(), 0, "no refused draft reached the AI");
+    assert_eq!(
+        app.directory.ai_calls(),
+        0,
+        "no refused draft reached the AI"
+    );
 
     // A second open lease of the pair: ALREADY_EXISTS naming it, without an AI call.
     let first = app.draft(&deal).await;
@@ -166,7 +181,9 @@ async fn edits_make_new_versions_until_a_signature() {
     let app = TestApp::spawn().await;
     let deal = app.deal();
     let v1 = app.draft(&deal).await;
-    let text = v1.content.replace("repaints the bedrooms", "repaints every room");
+    let text = v1
+        .content
+        .replace("repaints the bedrooms", "repaints every room");
     let v2 = app
         .edit(&deal.landlord, &v1.id, &text, Some(&v1.content_sha256))
         .await
@@ -202,7 +219,12 @@ async fn edits_make_new_versions_until_a_signature() {
 
     // A text without the rent is stored, with its finding shown.
     let v3 = app
-        .edit(&deal.landlord, &v1.id, &text.replace("2,500,000", "2,000,000"), None)
+        .edit(
+            &deal.landlord,
+            &v1.id,
+            &text.replace("2,500,000", "2,000,000"),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(v3.version, 3);
@@ -223,7 +245,11 @@ async fn edits_make_new_versions_until_a_signature() {
             (3, v3.content_sha256.as_str())
         ]
     );
-    assert!(versions.iter().all(|v| v.author_id == deal.landlord.id.to_string()));
+    assert!(
+        versions
+            .iter()
+            .all(|v| v.author_id == deal.landlord.id.to_string())
+    );
     assert_eq!(versions[0].content, v1.content);
 
     // Back to the compliant text, then a signature: no more edits.
@@ -273,7 +299,8 @@ async fn a_model_draft_missing_required_parts_is_kept_with_its_findings() {
         ]
     );
     let refused = assert_reason(
-        app.sign(&deal.tenant, &lease.id, &lease.content_sha256).await,
+        app.sign(&deal.tenant, &lease.id, &lease.content_sha256)
+            .await,
         Code::FailedPrecondition,
         Reason::NotCompliant,
     );

@@ -33,10 +33,13 @@ pub struct FakeProperty {
     pub address: String,
 }
 
+/// Role, status and full name of an account.
+type Account = (Role, UserStatus, String);
+
 #[derive(Clone, Default)]
 pub struct Directory {
     properties: Arc<Mutex<HashMap<Uuid, FakeProperty>>>,
-    accounts: Arc<Mutex<HashMap<Uuid, (Role, UserStatus, String)>>>,
+    accounts: Arc<Mutex<HashMap<Uuid, Account>>>,
     sessions: Arc<Mutex<HashSet<(Uuid, Uuid)>>>,
     ai_calls: Arc<AtomicUsize>,
     ai_budget_spent: Arc<AtomicBool>,

@@ -55,7 +55,10 @@ async fn rent_payments_are_recorded_once_with_a_receipt_and_refunds_marked() {
     let payments = app.payments(&deal.landlord, &lease.id).await;
     let p = &payments[0];
     assert_eq!(p.transaction_id, transaction.to_string());
-    assert_eq!((p.period_number, p.amount_kobo, p.refunded), (1, 250_000_000, false));
+    assert_eq!(
+        (p.period_number, p.amount_kobo, p.refunded),
+        (1, 250_000_000, false)
+    );
     assert_eq!(p.period_start, due.period_start);
     assert_eq!(p.period_end, due.period_end);
     let prefix = &lease.id.replace('-', "")[..8];
@@ -67,7 +70,11 @@ async fn rent_payments_are_recorded_once_with_a_receipt_and_refunds_marked() {
         "Amount: NGN 2,500,000.00 (250000000 kobo)",
         "section 5 of the Lagos State Tenancy Law 2011",
     ] {
-        assert!(p.receipt_markdown.contains(part), "{part}\n{}", p.receipt_markdown);
+        assert!(
+            p.receipt_markdown.contains(part),
+            "{part}\n{}",
+            p.receipt_markdown
+        );
     }
     assert!(p.receipt_markdown.contains(&lease.id));
 
@@ -153,14 +160,30 @@ async fn status_changes_are_published_through_the_outbox() {
         assert_eq!(event.property_id, deal.property_id.to_string());
         assert_eq!(event.tenant_id, deal.tenant.id.to_string());
         assert_eq!(event.content_sha256, lease.content_sha256);
-        seen.push((event.from_status, event.to_status, event.actor_id, event.version));
+        seen.push((
+            event.from_status,
+            event.to_status,
+            event.actor_id,
+            event.version,
+        ));
         message.ack().await.unwrap();
     }
     let l = deal.landlord.id.to_string();
     let t = deal.tenant.id.to_string();
     assert_eq!(seen[0], (None, "DRAFT".into(), l.clone(), 1));
-    assert_eq!(seen[1], (Some("DRAFT".into()), "SIGNED_BY_LANDLORD".into(), l, 2));
-    assert_eq!(seen[2], (Some("SIGNED_BY_LANDLORD".into()), "PENDING_ADMIN".into(), t, 2));
+    assert_eq!(
+        seen[1],
+        (Some("DRAFT".into()), "SIGNED_BY_LANDLORD".into(), l, 2)
+    );
+    assert_eq!(
+        seen[2],
+        (
+            Some("SIGNED_BY_LANDLORD".into()),
+            "PENDING_ADMIN".into(),
+            t,
+            2
+        )
+    );
     assert_eq!(seen[3].1, "FULLY_SIGNED");
     // The edit was not announced: no fifth event.
     assert!(

@@ -86,12 +86,16 @@ async fn both_orders_reach_fully_signed_and_every_step_is_audited() {
             } else {
                 audit.entries[i - 1].hash.clone()
             };
-            assert_eq!(entry.prev_hash, expected_prev, "row {i} links to the one before");
+            assert_eq!(
+                entry.prev_hash, expected_prev,
+                "row {i} links to the one before"
+            );
         }
         // FULLY_SIGNED is final.
         for result in [
             app.sign(first, &lease.id, &sha).await,
-            app.withdraw(&deal.landlord, &lease.id, "changed my mind").await,
+            app.withdraw(&deal.landlord, &lease.id, "changed my mind")
+                .await,
             app.authorize(&authorizer, &lease.id).await,
             app.edit(&deal.landlord, &lease.id, "x", None).await,
         ] {
@@ -131,17 +135,24 @@ async fn stale_hashes_findings_and_the_wrong_people_are_refused() {
         "one month's notice to quit",
     );
     assert_ne!(short, lease.content);
-    let edited = app.edit(&deal.landlord, &lease.id, &short, None).await.unwrap();
+    let edited = app
+        .edit(&deal.landlord, &lease.id, &short, None)
+        .await
+        .unwrap();
     assert_eq!(edited.findings.len(), 1);
     let refused = assert_reason(
-        app.sign(&deal.landlord, &lease.id, &edited.content_sha256).await,
+        app.sign(&deal.landlord, &lease.id, &edited.content_sha256)
+            .await,
         Code::FailedPrecondition,
         Reason::NotCompliant,
     );
     let violations = decode(&refused).precondition_violations;
     assert_eq!(violations.len(), 1);
     assert_eq!(violations[0].kind, "NOTICE_SHORTER_THAN_STATUTORY");
-    assert_eq!(violations[0].subject, "Lagos State Tenancy Law 2011, s.13(1)");
+    assert_eq!(
+        violations[0].subject,
+        "Lagos State Tenancy Law 2011, s.13(1)"
+    );
     assert!(violations[0].description.contains("one month's notice"));
     // The old hash is stale now.
     assert_reason(
@@ -161,7 +172,8 @@ async fn stale_hashes_findings_and_the_wrong_people_are_refused() {
     // The same party twice, withdrawal by the tenant, authorization by anyone but
     // ADMIN or a compliance officer.
     assert_wrong_state(
-        app.sign(&deal.landlord, &lease.id, &fixed.content_sha256).await,
+        app.sign(&deal.landlord, &lease.id, &fixed.content_sha256)
+            .await,
         "SIGNED_BY_LANDLORD",
     );
     assert_reason(
@@ -201,7 +213,10 @@ async fn stale_hashes_findings_and_the_wrong_people_are_refused() {
         "PENDING_ADMIN",
     );
     assert_eq!(
-        app.authorize(&app.officer(), &lease.id).await.unwrap().status,
+        app.authorize(&app.officer(), &lease.id)
+            .await
+            .unwrap()
+            .status,
         "FULLY_SIGNED"
     );
     app.stop().await;
@@ -213,7 +228,11 @@ async fn withdrawal_clears_signatures_and_is_audited() {
     let deal = app.deal();
     let lease = app.draft(&deal).await;
     let sha = lease.content_sha256.clone();
-    assert_wrong_state(app.withdraw(&deal.landlord, &lease.id, "nothing to withdraw").await, "DRAFT");
+    assert_wrong_state(
+        app.withdraw(&deal.landlord, &lease.id, "nothing to withdraw")
+            .await,
+        "DRAFT",
+    );
     app.sign(&deal.tenant, &lease.id, &sha).await.unwrap();
     let back = app
         .withdraw(&deal.landlord, &lease.id, "the rent was agreed lower")
@@ -238,7 +257,14 @@ async fn withdrawal_clears_signatures_and_is_audited() {
     app.sign(&deal.landlord, &lease.id, &sha).await.unwrap();
     let both = app.sign(&deal.tenant, &lease.id, &sha).await.unwrap();
     assert_eq!(both.status, "PENDING_ADMIN");
-    assert_eq!(app.audit(&deal.landlord, &lease.id).await.unwrap().entries.len(), 5);
+    assert_eq!(
+        app.audit(&deal.landlord, &lease.id)
+            .await
+            .unwrap()
+            .entries
+            .len(),
+        5
+    );
     app.stop().await;
 }
 
@@ -253,7 +279,9 @@ async fn fifty_simultaneous_signatures_of_one_party_sign_once() {
         let app = Arc::clone(&app);
         let tenant = deal.tenant.clone();
         let (id, sha) = (lease.id.clone(), sha.clone());
-        tasks.push(tokio::spawn(async move { app.sign(&tenant, &id, &sha).await }));
+        tasks.push(tokio::spawn(
+            async move { app.sign(&tenant, &id, &sha).await },
+        ));
     }
     let mut ok = 0;
     let mut refused = 0;
@@ -281,7 +309,12 @@ async fn fifty_simultaneous_signatures_of_one_party_sign_once() {
         ))
         .await;
     assert_eq!(rows, 1);
-    assert!(app.audit(&deal.tenant, &lease.id).await.unwrap().chain_intact);
+    assert!(
+        app.audit(&deal.tenant, &lease.id)
+            .await
+            .unwrap()
+            .chain_intact
+    );
     match Arc::try_unwrap(app) {
         Ok(app) => app.stop().await,
         Err(_) => panic!("the app is still shared"),

@@ -153,7 +153,12 @@ impl TestApp {
     }
 
     pub fn staff(&self, position: StaffPosition) -> User {
-        self.user_with(Role::Staff, UserStatus::Active, Some(position), "Staff Member")
+        self.user_with(
+            Role::Staff,
+            UserStatus::Active,
+            Some(position),
+            "Staff Member",
+        )
     }
 
     pub fn officer(&self) -> User {
@@ -187,7 +192,11 @@ impl TestApp {
             tenant_id: tenant_id.to_string(),
             terms: Some(terms),
         };
-        let answer = self.client.clone().draft_lease(request(user, message)).await;
+        let answer = self
+            .client
+            .clone()
+            .draft_lease(request(user, message))
+            .await;
         answer.map(tonic::Response::into_inner)
     }
 
@@ -318,9 +327,15 @@ impl TestApp {
     pub async fn fully_signed_from(&self, deal: &Deal, lease: &pb::Lease) -> pb::Lease {
         let current = self.get(&deal.landlord, &lease.id).await.expect("lease");
         let sha = current.content_sha256.clone();
-        self.sign(&deal.landlord, &lease.id, &sha).await.expect("landlord signs");
-        self.sign(&deal.tenant, &lease.id, &sha).await.expect("tenant signs");
-        self.authorize(&self.officer(), &lease.id).await.expect("authorized")
+        self.sign(&deal.landlord, &lease.id, &sha)
+            .await
+            .expect("landlord signs");
+        self.sign(&deal.tenant, &lease.id, &sha)
+            .await
+            .expect("tenant signs");
+        self.authorize(&self.officer(), &lease.id)
+            .await
+            .expect("authorized")
     }
 
     /// Publishes an event as another service would: onto JetStream with a `Nats-Msg-Id`.
