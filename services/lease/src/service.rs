@@ -613,10 +613,10 @@ impl LeaseApi {
         Ok(pb::GetAuditResponse {
             entries: chain.into_iter().map(view::audit_entry).collect(),
             chain_intact: broken.is_none(),
-            broken_row_id: broken.map(|b| {
-                b.row_id
-                    .map_or_else(|| id.to_string(), |row_id| row_id.to_string())
-            }),
+            // None with chain_intact false: every row is gone, so there is none to name.
+            broken_row_id: broken
+                .and_then(|b| b.row_id)
+                .map(|row_id| row_id.to_string()),
         })
     }
 

@@ -67,17 +67,14 @@ pub fn terms(row: &LeaseRow, typed: &Typed) -> Terms {
     }
 }
 
-fn date_text(date: time::Date) -> String {
+/// YYYY-MM-DD.
+pub fn date(date: time::Date) -> String {
     format!(
         "{:04}-{:02}-{:02}",
         date.year(),
         u8::from(date.month()),
         date.day()
     )
-}
-
-pub fn date(date: time::Date) -> String {
-    date_text(date)
 }
 
 pub fn lease(row: &LeaseRow) -> Result<pb::Lease, Error> {
@@ -123,7 +120,7 @@ pub fn lease(row: &LeaseRow) -> Result<pb::Lease, Error> {
             rent_kobo: row.rent_kobo,
             rent_period: row.rent_period.clone(),
             duration_months: u32::try_from(row.duration_months).unwrap_or(0),
-            start_date: date_text(row.start_date),
+            start_date: date(row.start_date),
             deposit_kobo: row.deposit_kobo,
             service_charge_kobo: row.service_charge_kobo,
             advance_rent_months: u32::try_from(row.advance_rent_months).unwrap_or(0),

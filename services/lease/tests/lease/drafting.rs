@@ -307,3 +307,96 @@ async fn a_model_draft_missing_required_parts_is_kept_with_its_findings() {
     assert_eq!(decode(&refused).precondition_violations.len(), 4);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parties_list_their_own_leases_and_staff_all_newest_first() {
+    use rentory_proto::lease::v1 as pb;
+    let app = TestApp::spawn().await;
+    let first = app.deal();
+    let a = app.draft(&first).await;
+    let second = app.deal();
+    let b = app.draft(&second).await;
+    app.sign(&second.landlord, &b.id, &b.content_sha256)
+        .await
+        .unwrap();
+    app.sign(&second.tenant, &b.id, &b.content_sha256)
+        .await
+        .unwrap();
+    // The first landlord's second property, with the same tenant as the first.
+    let c_property = Uuid::now_v7();
+    app.directory
+        .add_property(c_property, first.landlord.id, "ACTIVE", ADDRESS);
+    app.directory.add_session(c_property, first.tenant.id);
+    let c = app
+        .draft_with(&first.landlord, c_property, first.tenant.id, terms())
+        .await
+        .unwrap();
+
+    let list = |user: User, status: &str, property: &str, limit: u32, cursor: String| {
+        let mut client = app.client.clone();
+        let message = pb::ListLeasesRequest {
+            status: status.into(),
+            property_id: property.into(),
+            limit,
+            cursor,
+        };
+        async move {
+            client
+                .list_leases(request(&user, message))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let ids =
+        |r: &pb::ListLeasesResponse| r.leases.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+
+    let mine = list(first.landlord.clone(), "", "", 0, String::new())
+        .await
+        .unwrap();
+    assert_eq!(ids(&mine), [c.id.clone(), a.id.clone()]);
+    let tenant = list(second.tenant.clone(), "", "", 0, String::new())
+        .await
+        .unwrap();
+    assert_eq!(ids(&tenant), [b.id.clone()]);
+    let stranger = list(app.user(Role::Tenant), "", "", 0, String::new())
+        .await
+        .unwrap();
+    assert!(stranger.leases.is_empty());
+    let queue = list(app.officer(), "PENDING_ADMIN", "", 0, String::new())
+        .await
+        .unwrap();
+    assert_eq!(ids(&queue), [b.id.clone()]);
+    let by_property = list(
+        app.user(Role::Admin),
+        "",
+        &c_property.to_string(),
+        0,
+        String::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&by_property), [c.id.clone()]);
+
+    // Paging through everything as staff, one at a time.
+    let staff = app.staff(StaffPosition::FinancialController);
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = list(staff.clone(), "", "", 1, cursor).await.unwrap();
+        seen.extend(ids(&page));
+        if page.next_cursor.is_empty() {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    assert_eq!(seen, [c.id.clone(), b.id.clone(), a.id.clone()]);
+
+    for (status, limit, cursor) in [("SIGNED", 0, ""), ("", 101, ""), ("", 0, "garbage")] {
+        assert_reason(
+            list(staff.clone(), status, "", limit, cursor.into()).await,
+            Code::InvalidArgument,
+            Reason::ValidationFailed,
+        );
+    }
+    app.stop().await;
+}
