@@ -357,7 +357,7 @@ async fn parties_list_their_own_leases_and_staff_all_newest_first() {
     let tenant = list(second.tenant.clone(), "", "", 0, String::new())
         .await
         .unwrap();
-    assert_eq!(ids(&tenant), [b.id.clone()]);
+    assert_eq!(ids(&tenant), [b.id.as_str()]);
     let stranger = list(app.user(Role::Tenant), "", "", 0, String::new())
         .await
         .unwrap();
@@ -365,7 +365,7 @@ async fn parties_list_their_own_leases_and_staff_all_newest_first() {
     let queue = list(app.officer(), "PENDING_ADMIN", "", 0, String::new())
         .await
         .unwrap();
-    assert_eq!(ids(&queue), [b.id.clone()]);
+    assert_eq!(ids(&queue), [b.id.as_str()]);
     let by_property = list(
         app.user(Role::Admin),
         "",
@@ -375,7 +375,7 @@ async fn parties_list_their_own_leases_and_staff_all_newest_first() {
     )
     .await
     .unwrap();
-    assert_eq!(ids(&by_property), [c.id.clone()]);
+    assert_eq!(ids(&by_property), [c.id.as_str()]);
 
     // Paging through everything as staff, one at a time.
     let staff = app.staff(StaffPosition::FinancialController);
