@@ -77,6 +77,12 @@ async fn rent_payments_are_recorded_once_with_a_receipt_and_refunds_marked() {
         );
     }
     assert!(p.receipt_markdown.contains(&lease.id));
+    let next = app.rent_due(&deal.tenant, &lease.id).await;
+    assert_eq!(
+        (next.period_number, next.amount_kobo, next.paid_in_full),
+        (2, 250_000_000, false)
+    );
+    assert_eq!(next.period_start, p.period_end);
 
     // A redelivery (same event id) and a republish under a new id change nothing.
     app.publish_event(event_id, SUCCEEDED, &event).await;
