@@ -8,6 +8,7 @@ mod chat;
 mod concierge;
 mod journey;
 mod kyc;
+mod leases;
 mod listings;
 mod outage;
 mod payments;

@@ -154,6 +154,7 @@ pub struct RunningStack {
     /// The local checkout simulator's base URL, when it runs (no Paystack settings).
     pub checkout_url: Option<String>,
     pub chat_addr: SocketAddr,
+    pub lease_addr: SocketAddr,
     /// The first gateway's settings, for more instances of it ([`RunningStack::start_gateway`]).
     gateway_config: gateway::Config,
     shutdown: CancellationToken,
@@ -220,6 +221,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let listings_listener = grpc::bind(loopback).await?;
     let payments_listener = grpc::bind(loopback).await?;
     let chat_listener = grpc::bind(loopback).await?;
+    let lease_listener = grpc::bind(loopback).await?;
     let gateway_listener = grpc::bind(options.gateway_addr).await?;
     let identity_addr = local_addr(&identity_listener)?;
     let kyc_addr = local_addr(&kyc_listener)?;
@@ -227,6 +229,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let listings_addr = local_addr(&listings_listener)?;
     let payments_addr = local_addr(&payments_listener)?;
     let chat_addr = local_addr(&chat_listener)?;
+    let lease_addr = local_addr(&lease_listener)?;
     let gateway_addr = local_addr(&gateway_listener)?;
     let gateway_url = format!("http://{gateway_addr}");
     let url = |text: &str| Url::parse(text).map_err(|e| StackError::Url(format!("{text}: {e}")));
@@ -338,6 +341,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let payments_config = payments::Config {
         token_settings: t.tokens.clone(),
         reconcile_interval: t.payments_reconcile_interval,
+        lease_url: format!("http://{lease_addr}"),
         port: payments_addr.port(),
         ..payments::Config::local(
             options.database_url.clone(),
@@ -361,6 +365,19 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
             format!("http://{identity_addr}"),
         )
     };
+    let lease_config = lease::Config {
+        token_settings: t.tokens.clone(),
+        port: lease_addr.port(),
+        ..lease::Config::local(
+            options.database_url.clone(),
+            options.nats_url.clone(),
+            keys.public_pem.clone(),
+            format!("http://{listings_addr}"),
+            format!("http://{identity_addr}"),
+            format!("http://{chat_addr}"),
+            format!("http://{ai_addr}"),
+        )
+    };
     let gateway_config = gateway::Config {
         port: gateway_addr.port(),
         redis_url: SecretString::from(options.redis_url.clone()),
@@ -370,6 +387,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         listings_url: format!("http://{listings_addr}"),
         payments_url: format!("http://{payments_addr}"),
         chat_url: format!("http://{chat_addr}"),
+        lease_url: format!("http://{lease_addr}"),
         nats_url: options.nats_url.clone(),
         socket: t.socket,
         photos: Some(gateway::LocalPhotos {
@@ -447,6 +465,15 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
                 .map_err(|e| rentory_runtime::error_chain(&e)),
         )
     });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "lease",
+            lease::serve(lease_config, lease_listener, s)
+                .await
+                .map_err(|e| rentory_runtime::error_chain(&e)),
+        )
+    });
     if let Some((listener, config)) = simulator {
         let s = shutdown.clone();
         tasks.spawn(async move {
@@ -477,6 +504,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         payments_addr,
         checkout_url,
         chat_addr,
+        lease_addr,
         gateway_config,
         shutdown,
         tasks,
