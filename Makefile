@@ -4,11 +4,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . scripts/env &&
 
-.PHONY: help bootstrap run admin test bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
+.PHONY: help bootstrap run admin lease-audit test bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
 
 help:
 	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
 	@echo "make admin EMAIL=.. PASSWORD=.. PIN=..  create the first ADMIN for make run"
+	@echo "make lease-audit   walk every lease's hash-chained audit log in DATABASE_URL; names the first broken row (exit 1)"
 	@echo "make test          start the servers if needed, then cargo test --workspace"
 	@echo "make bench         release build; gateway latency and throughput per route, as ratios to /healthz;"
 	@echo "                   then discover latency at 1/8/32 clients over 100k seeded listings beside the bare PostGIS query"
@@ -38,6 +39,10 @@ admin: bootstrap
 	mkdir -p .local/secrets; \
 	[[ -s .local/secrets/pepper ]] || (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > .local/secrets/pepper); \
 	RENTORY_PEPPER="$$(cat .local/secrets/pepper)" cargo run -q -p identity -- create-admin --email "$$EMAIL" --password "$$PASSWORD" --pin "$$PIN"
+
+# The lease binary's own subcommand; reads only DATABASE_URL (make run's database by default).
+lease-audit: bootstrap
+	@$(ENV) cargo run -q -p lease -- verify-audit
 
 test: bootstrap
 	@$(ENV) cargo test --workspace

@@ -13,6 +13,8 @@
 //! Gemini names) and the listings service (placing an address given without coordinates,
 //! seeding listings around a city's areas with [`Gazetteer::areas_in`]).
 
+pub mod nigeria;
+
 use std::collections::HashMap;
 use std::sync::LazyLock;
 

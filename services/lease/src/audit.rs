@@ -190,12 +190,22 @@ pub enum VerifyError {
     Broken(#[from] BrokenRow),
     #[error("reading the audit log failed")]
     Database(#[from] sqlx::Error),
+    /// The database has no lease schema: the lease service has never started against it.
+    #[error("this database has no lease audit log (the lease service creates it when it starts)")]
+    NoAuditLog,
 }
 
 /// Walks every lease's chain, oldest lease first, each in seq order, and names the first
 /// broken row.
 #[tracing::instrument(skip_all)]
 pub async fn verify_all(pool: &PgPool) -> Result<Intact, VerifyError> {
+    // Pointed at the wrong database, say so instead of failing on a missing relation.
+    let table = sqlx::query_scalar!(r#"SELECT to_regclass('lease.audit_log')::text AS "table""#)
+        .fetch_one(pool)
+        .await?;
+    if table.is_none() {
+        return Err(VerifyError::NoAuditLog);
+    }
     let mut leases =
         sqlx::query!(r#"SELECT id, audit_head FROM lease.leases ORDER BY created_at, id"#)
             .fetch(pool);

@@ -9,6 +9,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use rentory_places::nigeria;
 
 use crate::rent::RentPeriod;
 
@@ -98,57 +99,8 @@ pub fn check(facts: &Facts<'_>, content: &str) -> Vec<Finding> {
 
 // ---- the governing law ----
 
-/// The 36 states; the Federal Capital Territory is matched by its names separately.
-const STATES: [&str; 36] = [
-    "Abia",
-    "Adamawa",
-    "Akwa Ibom",
-    "Anambra",
-    "Bauchi",
-    "Bayelsa",
-    "Benue",
-    "Borno",
-    "Cross River",
-    "Delta",
-    "Ebonyi",
-    "Edo",
-    "Ekiti",
-    "Enugu",
-    "Gombe",
-    "Imo",
-    "Jigawa",
-    "Kaduna",
-    "Kano",
-    "Katsina",
-    "Kebbi",
-    "Kogi",
-    "Kwara",
-    "Lagos",
-    "Nasarawa",
-    "Niger",
-    "Ogun",
-    "Ondo",
-    "Osun",
-    "Oyo",
-    "Plateau",
-    "Rivers",
-    "Sokoto",
-    "Taraba",
-    "Yobe",
-    "Zamfara",
-];
-const FCT_NAMES: [&str; 3] = ["Abuja", "FCT", "Federal Capital Territory"];
 /// What [`jurisdiction`] answers for the Federal Capital Territory.
 pub const FCT: &str = "Abuja";
-/// Parts of Lagos that s.1(3) of the Law leaves outside it.
-const LAGOS_EXCLUDED: [(&str, &str); 6] = [
-    ("apapa", "Apapa"),
-    ("ikeja gra", "Ikeja GRA"),
-    ("ikeja g.r.a", "Ikeja GRA"),
-    ("ikoyi", "Ikoyi"),
-    ("victoria island", "Victoria Island"),
-    ("lagos island", "Lagos Island"),
-];
 
 /// Whether `needle` occurs in `haystack` as whole words (both lower-case); the byte offset
 /// of the last such occurrence.
@@ -170,8 +122,8 @@ fn last_word_match(haystack: &str, needle: &str) -> Option<usize> {
 /// Lagos.
 pub fn jurisdiction(address: &str) -> String {
     let text = normalise(address);
-    let states = STATES.iter().map(|s| (*s, *s));
-    let fct = FCT_NAMES.iter().map(|s| (*s, FCT));
+    let states = nigeria::STATES.iter().map(|s| (*s, *s));
+    let fct = nigeria::FCT_NAMES.iter().map(|s| (*s, FCT));
     states
         .chain(fct)
         .filter_map(|(name, answer)| {
@@ -196,11 +148,8 @@ impl Governing {
         if state != "Lagos" {
             return Self::OtherState(state);
         }
-        let text = normalise(address);
-        LAGOS_EXCLUDED
-            .iter()
-            .find(|(needle, _)| last_word_match(&text, needle).is_some())
-            .map_or(Self::LagosLaw, |(_, area)| Self::LagosExcluded(area))
+        nigeria::lagos_tenancy_law_excluded_area(&normalise(address))
+            .map_or(Self::LagosLaw, Self::LagosExcluded)
     }
 
     /// The severity of a Lagos-law finding here, and the sentence to add when it is only

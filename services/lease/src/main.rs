@@ -1,7 +1,8 @@
 //! The lease binary: configuration from the environment, then [`lease::serve`].
 //!
 //! `lease verify-audit` instead walks every lease's audit chain (reading only
-//! `DATABASE_URL`) and exits 0 when intact, 1 naming the first broken row.
+//! `DATABASE_URL`) and exits 0 when intact, 1 naming the first broken row, 2 when the
+//! database has no lease audit log at all.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -42,6 +43,10 @@ async fn verify_audit() -> anyhow::Result<ExitCode> {
                 broken.fault
             );
             Ok(ExitCode::from(1))
+        }
+        Err(lease::VerifyError::NoAuditLog) => {
+            eprintln!("{}", lease::VerifyError::NoAuditLog);
+            Ok(ExitCode::from(2))
         }
         Err(lease::VerifyError::Database(error)) => Err(error.into()),
     }

@@ -5,6 +5,7 @@
 //! document's structure: a landlord's name must not be able to add a clause.
 
 use rentory_persona::Category;
+use rentory_places::nigeria;
 use time::{Date, Month};
 
 use crate::task::{LeaseDraft, LeasePeriod, LeaseRequest, format_naira};
@@ -26,57 +27,6 @@ const TITLE_CHARS: usize = 150;
 const DESCRIPTION_CHARS: usize = 500;
 const POINT_CHARS: usize = 1_000;
 const JURISDICTION_CHARS: usize = 40;
-
-/// The 36 states; the Federal Capital Territory is matched separately because it is not a state
-/// and is named differently in the text.
-const STATES: [&str; 36] = [
-    "Abia",
-    "Adamawa",
-    "Akwa Ibom",
-    "Anambra",
-    "Bauchi",
-    "Bayelsa",
-    "Benue",
-    "Borno",
-    "Cross River",
-    "Delta",
-    "Ebonyi",
-    "Edo",
-    "Ekiti",
-    "Enugu",
-    "Gombe",
-    "Imo",
-    "Jigawa",
-    "Kaduna",
-    "Kano",
-    "Katsina",
-    "Kebbi",
-    "Kogi",
-    "Kwara",
-    "Lagos",
-    "Nasarawa",
-    "Niger",
-    "Ogun",
-    "Ondo",
-    "Osun",
-    "Oyo",
-    "Plateau",
-    "Rivers",
-    "Sokoto",
-    "Taraba",
-    "Yobe",
-    "Zamfara",
-];
-
-/// Areas s.1(3) of the Lagos State Tenancy Law 2011 leaves outside the Law, lower-case as they
-/// are searched for in the premises address.
-const LAGOS_EXCLUDED_AREAS: [(&str, &str); 5] = [
-    ("apapa", "Apapa"),
-    ("ikeja gra", "Ikeja GRA"),
-    ("ikeja g.r.a", "Ikeja GRA"),
-    ("ikoyi", "Ikoyi"),
-    ("victoria island", "Victoria Island"),
-];
 
 /// The statutory notice to quit for a periodic tenancy with rent due every `period`, as
 /// s.13(1) of the Lagos State Tenancy Law 2011 sets it ("six months" etc.). `None` for a stay
@@ -182,11 +132,7 @@ impl<'a> Draft<'a> {
 
         let address_plain = collapse(&request.premises.address);
         let excluded_area = if matches!(law, Law::Lagos) {
-            let lower = address_plain.to_lowercase();
-            LAGOS_EXCLUDED_AREAS
-                .iter()
-                .find(|(needle, _)| lower.contains(needle))
-                .map(|&(_, area)| area)
+            nigeria::lagos_tenancy_law_excluded_area(&address_plain)
         } else {
             None
         };
@@ -935,7 +881,10 @@ fn resolve_law(raw: &str, reasons: &mut Vec<String>) -> Law {
             plain: "the Federal Capital Territory".to_owned(),
         };
     }
-    if let Some(state) = STATES.iter().find(|state| state.to_lowercase() == key) {
+    if let Some(state) = nigeria::STATES
+        .iter()
+        .find(|state| state.to_lowercase() == key)
+    {
         return Law::Other {
             place: format!("{state} State"),
             plain: format!("{state} State"),

@@ -231,3 +231,22 @@ async fn the_signed_document_is_fixed_and_verifiable_by_hash() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifying_a_database_without_leases_says_so_instead_of_passing() {
+    // A database the lease service never started against: not "intact", not a stack trace.
+    let bare = rentory_testkit::TestDatabase::create()
+        .await
+        .expect("test database");
+    let output = Command::new(env!("CARGO_BIN_EXE_lease"))
+        .arg("verify-audit")
+        .env("DATABASE_URL", &bare.url)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run lease verify-audit");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no lease audit log"), "{stderr}");
+    bare.drop_database().await.expect("drop");
+}
