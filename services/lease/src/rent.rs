@@ -161,6 +161,24 @@ pub fn due(terms: &Terms, periods_paid: u32) -> Option<Due> {
     terms.period(periods_paid.checked_add(1)?)
 }
 
+/// How many periods are paid from the first without a gap, given the period numbers of the
+/// payments that stand (not refunded): what [`due`] takes. A refunded period is owed again
+/// before any later one, so a count of payments would skip it once a later one is paid.
+pub fn settled_periods(standing: &[u32]) -> u32 {
+    let mut numbers = standing.to_vec();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut settled = 0;
+    for number in numbers {
+        if number == settled + 1 {
+            settled = number;
+        } else if number > settled + 1 {
+            break;
+        }
+    }
+    settled
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -176,6 +194,18 @@ mod tests {
             duration_months: months,
             start_date: start,
         }
+    }
+
+    #[test]
+    fn a_refunded_period_is_owed_again_before_later_ones() {
+        assert_eq!(settled_periods(&[]), 0);
+        assert_eq!(settled_periods(&[1, 2, 3]), 3);
+        assert_eq!(settled_periods(&[3, 1, 2]), 3);
+        // Period 1 refunded, 2 standing: 1 is owed next.
+        assert_eq!(settled_periods(&[2]), 0);
+        assert_eq!(settled_periods(&[1, 3, 4]), 1);
+        let t = terms(100_000, RentPeriod::Month, 6, date!(2026 - 03 - 01));
+        assert_eq!(due(&t, settled_periods(&[1, 3])).unwrap().number, 2);
     }
 
     #[test]

@@ -56,16 +56,23 @@ pub async fn list(pool: &PgPool, lease_id: Uuid) -> Result<Vec<PaymentRow>, sqlx
     .await
 }
 
-/// Rent periods paid and not refunded.
-pub async fn periods_paid(conn: &mut PgConnection, lease_id: Uuid) -> Result<u32, sqlx::Error> {
-    let n = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM lease.rent_payments
-           WHERE lease_id = $1 AND refunded_at IS NULL"#,
+/// The period numbers of the lease's payments that stand (not refunded).
+pub async fn standing_periods(
+    conn: &mut PgConnection,
+    lease_id: Uuid,
+) -> Result<Vec<u32>, sqlx::Error> {
+    let numbers = sqlx::query_scalar!(
+        r#"SELECT period_number FROM lease.rent_payments
+           WHERE lease_id = $1 AND refunded_at IS NULL ORDER BY period_number"#,
         lease_id
     )
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    // The column is CHECKed positive.
+    Ok(numbers
+        .into_iter()
+        .filter_map(|n| u32::try_from(n).ok())
+        .collect())
 }
 
 pub struct RentPayments;
@@ -206,8 +213,10 @@ async fn record(tx: &mut PgConnection, p: &Payment) -> Result<(), HandlerError> 
         tracing::error!(alert = true, status = %typed.status, reference = %p.reference, "rent paid on a lease that is not FULLY_SIGNED; recorded anyway");
     }
     let terms = terms(&lease, &typed);
-    let paid = periods_paid(&mut *tx, p.lease_id).await.map_err(retry)?;
-    let (number, start, end) = match rent::due(&terms, paid) {
+    let standing = standing_periods(&mut *tx, p.lease_id)
+        .await
+        .map_err(retry)?;
+    let (number, start, end) = match rent::due(&terms, rent::settled_periods(&standing)) {
         Some(due) => {
             if due.amount_kobo != p.amount_kobo {
                 tracing::error!(
@@ -222,7 +231,9 @@ async fn record(tx: &mut PgConnection, p: &Payment) -> Result<(), HandlerError> 
         None => {
             tracing::error!(alert = true, reference = %p.reference, "rent paid on a lease already paid in full; recorded anyway");
             let end = terms.end().unwrap_or(lease.start_date);
-            (paid.saturating_add(1), end, end)
+            // After every standing one, so it cannot collide with a period already paid.
+            let after = standing.iter().max().map_or(1, |n| n.saturating_add(1));
+            (after, end, end)
         }
     };
     let receipts = sqlx::query_scalar!(

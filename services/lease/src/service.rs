@@ -622,8 +622,8 @@ impl LeaseApi {
         let typed = Typed::of(&row)?;
         let terms = view::terms(&row, &typed);
         let mut conn = self.pool.acquire().await?;
-        let paid = rent_payments::periods_paid(&mut conn, id).await?;
-        let due = rent::due(&terms, paid);
+        let standing = rent_payments::standing_periods(&mut conn, id).await?;
+        let due = rent::due(&terms, rent::settled_periods(&standing));
         Ok(pb::RentDue {
             lease_id: row.id.to_string(),
             property_id: row.property_id.to_string(),

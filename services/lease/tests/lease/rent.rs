@@ -130,6 +130,46 @@ async fn rent_payments_are_recorded_once_with_a_receipt_and_refunds_marked() {
         2,
         "nothing was recorded twice"
     );
+
+    // Period 2 is paid again; then period 1's payment is refunded while period 2 stands.
+    // Period 1 is owed next (not a third period), and its new payment settles it.
+    let again = paid(&lease.id, deal.tenant.id, Uuid::now_v7(), 250_000_000);
+    app.publish_event(Uuid::now_v7(), SUCCEEDED, &again).await;
+    wait_until(EVENTUALLY, "period 2 paid again", || async {
+        app.payments(&deal.tenant, &lease.id).await.len() == 3
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        app.payments(&deal.tenant, &lease.id).await[2].period_number,
+        2
+    );
+    let first_refund = TransactionRefunded {
+        transaction_id: event.transaction_id.clone(),
+        reference: event.reference.clone(),
+        ..refund.clone()
+    };
+    app.publish_event(Uuid::now_v7(), REFUNDED, &first_refund)
+        .await;
+    wait_until(EVENTUALLY, "period 1's refund", || async {
+        app.payments(&deal.tenant, &lease.id).await[0].refunded
+    })
+    .await
+    .unwrap();
+    let due = app.rent_due(&deal.tenant, &lease.id).await;
+    assert_eq!((due.period_number, due.paid_in_full), (1, false));
+    assert_eq!(due.period_start, p.period_start);
+    let settle = paid(&lease.id, deal.tenant.id, Uuid::now_v7(), 250_000_000);
+    app.publish_event(Uuid::now_v7(), SUCCEEDED, &settle).await;
+    wait_until(EVENTUALLY, "period 1 paid again", || async {
+        app.payments(&deal.tenant, &lease.id).await.len() == 4
+    })
+    .await
+    .unwrap();
+    let payments = app.payments(&deal.tenant, &lease.id).await;
+    assert_eq!(payments[3].period_number, 1);
+    assert_eq!(payments[3].receipt_number, format!("RR-{prefix}-0004"));
+    assert!(app.rent_due(&deal.tenant, &lease.id).await.paid_in_full);
     app.stop().await;
 }
 
