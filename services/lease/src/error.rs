@@ -136,7 +136,7 @@ impl From<Error> for tonic::Status {
             e @ Error::WrongState { status, .. } => rpc_error::status_with_info(
                 Reason::InvalidState,
                 e.to_string(),
-                [("status", status.as_str().to_owned())],
+                [("lease_status", status.as_str().to_owned())],
             ),
             Error::StaleContent(message) => rpc_error::status(Reason::StaleContent, message),
             e @ Error::NotCompliant(_) => {
@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(decoded.reason, Some(Reason::InvalidState));
         assert_eq!(
             decoded.info,
-            [("status".to_owned(), "PENDING_ADMIN".to_owned())]
+            [("lease_status".to_owned(), "PENDING_ADMIN".to_owned())]
         );
 
         let status = Status::from(Error::NotCompliant(vec![Finding {

@@ -37,24 +37,6 @@ pub const AUDIT_CHAIN_HEADER: &str = "audit-chain";
 /// RFC 9530's digest of the representation sent.
 pub const REPR_DIGEST_HEADER: &str = "repr-digest";
 
-/// The lease service's refusal as a problem. A refusal of the state machine carries the
-/// lease's current status in ErrorInfo `status`; `status` is the problem document's own
-/// member (the HTTP code, RFC 9457), so it goes out as `lease_status` instead.
-fn lease_problem(status: tonic::Status) -> Problem {
-    let lease_status = rentory_runtime::rpc_error::decode(&status)
-        .info
-        .into_iter()
-        .find(|(key, _)| key == "status")
-        .map(|(_, value)| value);
-    let problem = Problem::from_rpc(&status);
-    match lease_status {
-        Some(value) if problem.status < 500 => {
-            problem.with_extension("lease_status", serde_json::Value::String(value))
-        }
-        _ => problem,
-    }
-}
-
 fn at(ts: Option<Timestamp>) -> Option<OffsetDateTime> {
     ts.as_ref().and_then(rentory_proto::offset_date_time)
 }
@@ -536,8 +518,7 @@ pub async fn draft_lease(
                 terms: Some(body.terms.into()),
             },
         ))
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(created(lease.into()))
 }
@@ -570,8 +551,7 @@ pub async fn list_leases(
                 .with_authorization(user.authorization)
                 .request(query.into_request()?),
         )
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(Json(LeasePage {
         items: page.leases.into_iter().map(LeaseBody::from).collect(),
@@ -604,8 +584,7 @@ pub async fn verify_document(
         .leases
         .clone()
         .verify_document(forward.request(pb::VerifyDocumentRequest { sha256 }))
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(Json(VerifyBody {
         sha256: answer.sha256,
@@ -643,8 +622,7 @@ pub async fn get_lease(
                 .with_authorization(user.authorization)
                 .request(pb::GetLeaseRequest { lease_id: id }),
         )
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(Json(lease.into()))
 }
@@ -688,8 +666,7 @@ pub async fn edit_lease(
                     base_content_sha256: body.base_content_sha256,
                 },
             ))
-            .await
-            .map_err(lease_problem)?
+            .await?
             .into_inner();
     Ok(Json(lease.into()))
 }
@@ -722,8 +699,7 @@ pub async fn list_versions(
                 .with_authorization(user.authorization)
                 .request(pb::ListVersionsRequest { lease_id: id }),
         )
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(Json(LeaseVersions {
         items: versions
@@ -777,8 +753,7 @@ pub async fn sign_lease(
                     content_sha256: body.content_sha256,
                 },
             ))
-            .await
-            .map_err(lease_problem)?
+            .await?
             .into_inner();
     Ok(Json(lease.into()))
 }
@@ -818,8 +793,7 @@ pub async fn withdraw_lease(
                 reason: body.reason,
             },
         ))
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(Json(lease.into()))
 }
@@ -860,8 +834,7 @@ pub async fn authorize_lease(
                 content_sha256: body.content_sha256,
             },
         ))
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     Ok(Json(lease.into()))
 }
@@ -898,8 +871,7 @@ pub async fn audit(
                 .with_authorization(user.authorization)
                 .request(pb::GetAuditRequest { lease_id: id }),
         )
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     let verdict = chain_verdict(&audit)?;
     let entries: Vec<AuditEntryBody> = audit.entries.into_iter().map(Into::into).collect();
@@ -960,8 +932,7 @@ pub async fn document(
                 .with_authorization(user.authorization)
                 .request(pb::GetSignedDocumentRequest { lease_id: id }),
         )
-        .await
-        .map_err(lease_problem)?
+        .await?
         .into_inner();
     let headers = document_headers(&document)?;
     Ok((headers, document.markdown).into_response())
@@ -1036,8 +1007,7 @@ pub async fn rent(
         })),
         payments_client
             .list_rent_payments(forward.request(pb::ListRentPaymentsRequest { lease_id: id })),
-    )
-    .map_err(lease_problem)?;
+    )?;
     let due = due.into_inner();
     Ok(Json(RentBody {
         next_due: RentDueBody {

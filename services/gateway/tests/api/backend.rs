@@ -1575,7 +1575,7 @@ pub mod lease {
         rpc_error::status_with_info(
             Reason::InvalidState,
             format!("not possible while the lease is {status}"),
-            [("status", status.to_owned())],
+            [("lease_status", status.to_owned())],
         )
     }
 

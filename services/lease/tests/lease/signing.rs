@@ -295,7 +295,7 @@ async fn fifty_simultaneous_signatures_of_one_party_sign_once() {
                 assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
                 assert_eq!(
                     decode(&status).info,
-                    [("status".to_owned(), "SIGNED_BY_TENANT".to_owned())]
+                    [("lease_status".to_owned(), "SIGNED_BY_TENANT".to_owned())]
                 );
                 refused += 1;
             }

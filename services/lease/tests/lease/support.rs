@@ -433,7 +433,7 @@ pub fn assert_wrong_state<T: std::fmt::Debug>(result: Result<T, Status>, status:
     let refused = assert_reason(result, Code::FailedPrecondition, Reason::InvalidState);
     assert_eq!(
         decode(&refused).info,
-        [("status".to_owned(), status.to_owned())],
+        [("lease_status".to_owned(), status.to_owned())],
         "{refused:?}"
     );
 }
