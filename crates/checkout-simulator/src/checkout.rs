@@ -16,19 +16,7 @@ use crate::api::transaction_data;
 use crate::ledger::{Choice, SettleError, State as TransactionState, Transaction};
 
 /// "NGN 5,000.00" for 500000 kobo.
-pub(crate) fn naira(kobo: i64) -> String {
-    let sign = if kobo < 0 { "-" } else { "" };
-    let kobo = kobo.unsigned_abs();
-    let whole = (kobo / 100).to_string();
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{sign}NGN {grouped}.{:02}", kobo % 100)
-}
+pub(crate) use rentory_money::ngn as naira;
 
 /// Text made safe for HTML element content and quoted attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -230,19 +218,6 @@ pub(crate) async fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn naira_has_thousands_separators_and_kobo() {
-        assert_eq!(naira(500_000), "NGN 5,000.00");
-        assert_eq!(naira(0), "NGN 0.00");
-        assert_eq!(naira(5), "NGN 0.05");
-        assert_eq!(naira(100), "NGN 1.00");
-        assert_eq!(naira(99_999), "NGN 999.99");
-        assert_eq!(naira(100_000), "NGN 1,000.00");
-        assert_eq!(naira(12_345_678_901), "NGN 123,456,789.01");
-        assert_eq!(naira(-150), "-NGN 1.50");
-        assert_eq!(naira(i64::MIN), "-NGN 92,233,720,368,547,758.08");
-    }
 
     #[test]
     fn html_is_escaped() {

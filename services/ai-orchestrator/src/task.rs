@@ -186,34 +186,4 @@ pub struct FaceMatchAnswer {
 }
 
 /// "NGN 1,500,000" (kobo shown only when there are any: "NGN 2,500.50").
-pub fn format_naira(kobo: i64) -> String {
-    let sign = if kobo < 0 { "-" } else { "" };
-    let kobo = kobo.unsigned_abs();
-    let naira = (kobo / 100).to_string();
-    let mut grouped = String::with_capacity(naira.len() + naira.len() / 3);
-    for (i, digit) in naira.chars().enumerate() {
-        if i > 0 && (naira.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    match kobo % 100 {
-        0 => format!("{sign}NGN {grouped}"),
-        rest => format!("{sign}NGN {grouped}.{rest:02}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn naira_is_grouped_by_thousands() {
-        assert_eq!(format_naira(0), "NGN 0");
-        assert_eq!(format_naira(500_000), "NGN 5,000");
-        assert_eq!(format_naira(150_000_000), "NGN 1,500,000");
-        assert_eq!(format_naira(250_050), "NGN 2,500.50");
-        assert_eq!(format_naira(-100), "-NGN 1");
-        assert_eq!(format_naira(99_900), "NGN 999");
-    }
-}
+pub use rentory_money::ngn_short as format_naira;

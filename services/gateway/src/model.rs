@@ -275,11 +275,7 @@ impl TryFrom<kyc_pb::ListResponse> for ReviewPage {
 
 /// Naira as the API spells money for people: a decimal string with two places
 /// (`2500000.00`); the `_kobo` integer next to it is the truth.
-pub fn naira(kobo: i64) -> String {
-    let sign = if kobo < 0 { "-" } else { "" };
-    let kobo = kobo.unsigned_abs();
-    format!("{sign}{}.{:02}", kobo / 100, kobo % 100)
-}
+pub use rentory_money::decimal as naira;
 
 /// A service's empty string for "none", as JSON null.
 pub fn non_empty(s: String) -> Option<String> {
@@ -297,16 +293,6 @@ pub fn parse_role(field: &str, value: &str) -> Result<identity_pb::Role, Problem
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn naira_has_two_decimal_places() {
-        assert_eq!(naira(250_000_000), "2500000.00");
-        assert_eq!(naira(500_000), "5000.00");
-        assert_eq!(naira(5), "0.05");
-        assert_eq!(naira(0), "0.00");
-        assert_eq!(naira(-150), "-1.50");
-        assert_eq!(naira(i64::MIN), "-92233720368547758.08");
-    }
 
     #[test]
     fn users_use_the_api_spellings() {

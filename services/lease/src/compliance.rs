@@ -216,15 +216,10 @@ fn finding(code: &'static str, severity: Severity, message: String, rule: &str) 
 
 /// Naira digits of `kobo` with thousands separators ("2,500,000") and without.
 fn naira_forms(kobo: i64) -> [String; 2] {
-    let naira = (kobo / 100).to_string();
-    let mut grouped = String::with_capacity(naira.len() + naira.len() / 3);
-    for (i, digit) in naira.chars().enumerate() {
-        if i > 0 && (naira.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    [grouped, naira]
+    [
+        rentory_money::grouped_naira(kobo),
+        (kobo.unsigned_abs() / 100).to_string(),
+    ]
 }
 
 /// Whether `number` occurs in `text` as a whole number (not inside a longer one).

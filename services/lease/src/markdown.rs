@@ -29,19 +29,7 @@ pub fn inline(text: &str) -> String {
 }
 
 /// Kobo as naira with two decimals and thousands separators: `NGN 2,500,000.00`.
-pub fn naira(kobo: i64) -> String {
-    let sign = if kobo < 0 { "-" } else { "" };
-    let kobo = kobo.unsigned_abs();
-    let naira = (kobo / 100).to_string();
-    let mut grouped = String::with_capacity(naira.len() + naira.len() / 3);
-    for (i, digit) in naira.chars().enumerate() {
-        if i > 0 && (naira.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{sign}NGN {grouped}.{:02}", kobo % 100)
-}
+pub use rentory_money::ngn as naira;
 
 #[cfg(test)]
 mod tests {
@@ -54,12 +42,5 @@ mod tests {
         assert_eq!(inline("<b>&"), "&lt;b&gt;&amp;");
         assert_eq!(inline("1. first"), r"1\. first");
         assert_eq!(inline("  Ada\tObi  "), "Ada Obi");
-    }
-
-    #[test]
-    fn naira_has_kobo_and_separators() {
-        assert_eq!(naira(250_000_000), "NGN 2,500,000.00");
-        assert_eq!(naira(5), "NGN 0.05");
-        assert_eq!(naira(123_456_789), "NGN 1,234,567.89");
     }
 }

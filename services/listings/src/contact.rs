@@ -32,21 +32,8 @@ pub fn access(actor: &Actor, landlord_id: Uuid, unlocked: impl FnOnce() -> bool)
 pub fn how_to_unlock(property_id: Uuid, price_kobo: i64) -> String {
     format!(
         "the landlord's contact is unlocked by a payment of NGN {}: POST /payments/contact-unlock with {{\"property_id\": \"{property_id}\"}}",
-        naira(price_kobo)
+        rentory_money::grouped_naira(price_kobo)
     )
-}
-
-/// 500000 -> "5,000".
-fn naira(kobo: i64) -> String {
-    let naira = (kobo / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in naira.chars().enumerate() {
-        if i > 0 && (naira.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    grouped
 }
 
 #[cfg(test)]
@@ -101,7 +88,5 @@ mod tests {
         let text = how_to_unlock(id, 500_000);
         assert!(text.contains("NGN 5,000"), "{text}");
         assert!(text.contains("/payments/contact-unlock"));
-        assert_eq!(naira(12_345_678_900), "123,456,789");
-        assert_eq!(naira(99), "0");
     }
 }
