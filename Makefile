@@ -4,10 +4,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . scripts/env &&
 
-.PHONY: help bootstrap run admin lease-audit test bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
+.PHONY: help bootstrap run demo admin lease-audit test bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
 
 help:
 	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
+	@echo "make demo          the whole journey against make run (in another terminal): people, KYC, listing,"
+	@echo "                   concierge, discovery, Socket.IO chat, unlock, lease, rent; exits 1 at a failure"
 	@echo "make admin EMAIL=.. PASSWORD=.. PIN=..  create the first ADMIN for make run"
 	@echo "make lease-audit   walk every lease's hash-chained audit log in DATABASE_URL; names the first broken row (exit 1)"
 	@echo "make test          start the servers if needed, then cargo test --workspace"
@@ -31,6 +33,12 @@ bootstrap:
 # rentory-stack starts every service in one process and prints the gateway URL itself.
 run: bootstrap
 	@$(ENV) cargo build -p rentory-stack && exec "$$CARGO_TARGET_DIR/debug/rentory-stack"
+
+# Against the stack `make run` started (RENTORY_DEMO_URL for another). Its ADMIN is made with
+# identity's create-admin and make run's pepper unless RENTORY_DEMO_ADMIN_EMAIL/_PIN name one.
+# The black-box suite runs the same journey (tests/blackbox/demo.rs).
+demo: bootstrap
+	@$(ENV) cargo build -q -p rentory-blackbox --bin rentory-demo && exec "$$CARGO_TARGET_DIR/debug/rentory-demo"
 
 # The first ADMIN, through the identity binary's own subcommand, with the pepper `make run`
 # uses (created here if `make run` has not made it yet).

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 pub use rentory_media::fixtures;
 
+pub mod demo;
+
 /// PINs that pass the common-PIN rules.
 const PINS: &[&str] = &["482917", "730514", "905382", "613874", "284759", "571946"];
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -141,22 +143,15 @@ impl TestStack {
 
     /// The registration form with valid images, for tests to alter.
     pub fn registration_form(email: &str, password: &str, pin: &str, role: &str) -> Form {
-        Form::new()
-            .text("email", email.to_owned())
-            .text("password", password.to_owned())
-            .text("pin", pin.to_owned())
-            .text("full_name", "Adaeze Okafor")
-            .text("phone", "+234 803 123 4567")
-            .text("bio", "Looking for a 2-bedroom flat in Yaba")
-            .text("role_requested", role.to_owned())
-            .part(
-                "id_image",
-                image_part(fixtures::JPEG_64X48_EXIF_RESTART, "id.jpg", "image/jpeg"),
-            )
-            .part(
-                "face_scan",
-                image_part(fixtures::PNG_16, "face.png", "image/png"),
-            )
+        registration_form(&Registrant {
+            email,
+            password,
+            pin,
+            role,
+            full_name: "Adaeze Okafor",
+            phone: "+234 803 123 4567",
+            bio: "Looking for a 2-bedroom flat in Yaba",
+        })
     }
 
     pub async fn register(&self, role: &str) -> anyhow::Result<Account> {
@@ -298,6 +293,48 @@ where
     }
 }
 
+/// Who registers, as `POST /auth/register` takes it.
+pub struct Registrant<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub pin: &'a str,
+    pub role: &'a str,
+    pub full_name: &'a str,
+    pub phone: &'a str,
+    pub bio: &'a str,
+}
+
+/// The registration form for `who`, with an ID image and a face scan that pass the checks.
+pub fn registration_form(who: &Registrant<'_>) -> Form {
+    Form::new()
+        .text("email", who.email.to_owned())
+        .text("password", who.password.to_owned())
+        .text("pin", who.pin.to_owned())
+        .text("full_name", who.full_name.to_owned())
+        .text("phone", who.phone.to_owned())
+        .text("bio", who.bio.to_owned())
+        .text("role_requested", who.role.to_owned())
+        .part(
+            "id_image",
+            image_part(fixtures::JPEG_64X48_EXIF_RESTART, "id.jpg", "image/jpeg"),
+        )
+        .part(
+            "face_scan",
+            image_part(fixtures::PNG_16, "face.png", "image/png"),
+        )
+}
+
+/// A lease start date a week from today, `YYYY-MM-DD`.
+pub fn start_date_in_a_week() -> String {
+    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(7);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
 pub fn image_part(bytes: &'static [u8], name: &str, mime: &str) -> Part {
     Part::bytes(bytes)
         .file_name(name.to_owned())
@@ -346,22 +383,15 @@ impl TestStack {
         phone: &str,
     ) -> anyhow::Result<Account> {
         let (email, password, pin) = Self::new_credentials();
-        let form = Form::new()
-            .text("email", email.clone())
-            .text("password", password.clone())
-            .text("pin", pin.clone())
-            .text("full_name", full_name.to_owned())
-            .text("phone", phone.to_owned())
-            .text("bio", "")
-            .text("role_requested", role.to_owned())
-            .part(
-                "id_image",
-                image_part(fixtures::JPEG_64X48_EXIF_RESTART, "id.jpg", "image/jpeg"),
-            )
-            .part(
-                "face_scan",
-                image_part(fixtures::PNG_16, "face.png", "image/png"),
-            );
+        let form = registration_form(&Registrant {
+            email: &email,
+            password: &password,
+            pin: &pin,
+            role,
+            full_name,
+            phone,
+            bio: "",
+        });
         let response = self
             .http
             .post(self.url("/auth/register"))

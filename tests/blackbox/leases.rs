@@ -45,16 +45,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn start_date() -> String {
-    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(7);
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
 /// A request with the headers a phone app behind a lying proxy would send.
 async fn send(
     stack: &TestStack,
@@ -87,7 +77,7 @@ async fn a_lease_is_drafted_checked_signed_authorized_audited_and_its_rent_paid(
         "property_id": p.property_id,
         "tenant_id": p.tenant.user_id,
         "terms": {"rent_kobo": 250_000_000, "rent_period": "YEAR", "duration_months": 12,
-                  "start_date": start_date(), "deposit_kobo": 25_000_000,
+                  "start_date": rentory_blackbox::start_date_in_a_week(), "deposit_kobo": 25_000_000,
                   "negotiation_points": ["The landlord repaints the flat before the Tenant moves in."]},
     });
 
@@ -508,7 +498,7 @@ async fn a_landlord_withdraws_a_half_signed_lease_and_signatures_are_cleared() -
             &p.landlord.access_token,
             json!({"property_id": p.property_id, "tenant_id": p.tenant.user_id,
                    "terms": {"rent_kobo": 30_000_000, "rent_period": "MONTH",
-                             "duration_months": 6, "start_date": start_date()}}),
+                             "duration_months": 6, "start_date": rentory_blackbox::start_date_in_a_week()}}),
         )
         .await?;
     assert_eq!(status, 201, "{lease}");

@@ -6,6 +6,7 @@
 mod auth;
 mod chat;
 mod concierge;
+mod demo;
 mod journey;
 mod kyc;
 mod leases;
