@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rentory_stack::{Limit, RateLimits, RunningStack, Secrets, StackOptions, Tuning};
-use rentory_testkit::{NatsServer, TestDatabase, wait_until};
+use rentory_stack::{
+    GatewayInstance, Limit, RateLimits, RunningStack, Secrets, StackOptions, Tuning,
+};
+use rentory_testkit::{NatsServer, PostgresServer, RedisServer, TestDatabase, wait_until};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -26,9 +28,20 @@ pub struct TestStack {
     pub jwt_private_key: SecretString,
     pub tuning: Tuning,
     pub nats: NatsServer,
+    /// The private Postgres the stack runs on, when started with one ([`Private`]).
+    pub postgres: Option<PostgresServer>,
+    /// The private Redis the stack uses, when started with one ([`Private`]).
+    pub redis: Option<RedisServer>,
     stack: Option<RunningStack>,
     db: Option<TestDatabase>,
     _data: tempfile::TempDir,
+}
+
+/// Which servers a stack gets of its own ([`TestStack::start_on`]); NATS always is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Private {
+    pub postgres: bool,
+    pub redis: bool,
 }
 
 /// A signed-in person.
@@ -49,7 +62,36 @@ impl TestStack {
     }
 
     pub async fn start_with(tune: impl FnOnce(&mut Tuning)) -> anyhow::Result<Self> {
-        let db = TestDatabase::create().await?;
+        Self::start_on(Private::default(), tune).await
+    }
+
+    /// A stack on private servers the test may stop and restart (the fault drills): the
+    /// shared Postgres and Redis must stay up for every other test.
+    pub async fn start_on(
+        private: Private,
+        tune: impl FnOnce(&mut Tuning),
+    ) -> anyhow::Result<Self> {
+        let postgres = if private.postgres {
+            Some(PostgresServer::spawn().await?)
+        } else {
+            None
+        };
+        let redis = if private.redis {
+            Some(RedisServer::spawn().await?)
+        } else {
+            None
+        };
+        let (db, database_url) = match &postgres {
+            Some(server) => (None, server.url()),
+            None => {
+                let db = TestDatabase::create().await?;
+                let url = db.url.clone();
+                (Some(db), url)
+            }
+        };
+        let redis_url = redis
+            .as_ref()
+            .map_or_else(rentory_testkit::redis_url, RedisServer::url);
         let nats = NatsServer::spawn().await?;
         let data = tempfile::tempdir()?;
         let secrets = Secrets::generate()?;
@@ -66,8 +108,8 @@ impl TestStack {
         };
         tune(&mut tuning);
         let stack = rentory_stack::start(StackOptions {
-            database_url: SecretString::from(db.url.clone()),
-            redis_url: rentory_testkit::redis_url(),
+            database_url: SecretString::from(database_url.clone()),
+            redis_url,
             nats_url: nats.url(),
             gateway_addr: ([127, 0, 0, 1], 0).into(),
             data_dir: data.path().to_path_buf(),
@@ -80,13 +122,15 @@ impl TestStack {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
-            database_url: db.url.clone(),
+            database_url,
             pepper,
             jwt_private_key,
             tuning,
             nats,
+            postgres,
+            redis,
             stack: Some(stack),
-            db: Some(db),
+            db,
             _data: data,
         };
         this.wait_ready().await?;
@@ -610,6 +654,15 @@ impl TestStack {
         let url = stack.start_gateway(([127, 0, 0, 1], 0).into()).await?;
         self.wait_live(&url).await?;
         Ok(url)
+    }
+
+    /// Starts a gateway instance the test can kill alone and abruptly
+    /// ([`GatewayInstance::kill`]), and waits until it is ready with NATS connected.
+    pub async fn start_killable_gateway(&self) -> anyhow::Result<GatewayInstance> {
+        let stack = self.stack.as_ref().context("the stack was stopped")?;
+        let instance = stack.start_killable_gateway(([127, 0, 0, 1], 0).into())?;
+        self.wait_live(&instance.url).await?;
+        Ok(instance)
     }
 
     /// Waits until the gateway at `base` is ready and connected to NATS (live chat).

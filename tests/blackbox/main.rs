@@ -6,6 +6,7 @@
 mod auth;
 mod chat;
 mod concierge;
+mod faults;
 mod journey;
 mod kyc;
 mod leases;
