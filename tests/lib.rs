@@ -717,3 +717,72 @@ impl TestStack {
             .context("the listing has no id")
     }
 }
+
+/// An ADMIN, an ACTIVE landlord with a listing, and an ACTIVE tenant: the cast of the chat
+/// tests and the fault drills.
+pub struct Parties {
+    pub admin: Account,
+    pub landlord: Account,
+    pub tenant: Account,
+    pub property_id: String,
+}
+
+/// Signs up and activates the [`Parties`] on `stack`.
+pub async fn parties(stack: &TestStack) -> anyhow::Result<Parties> {
+    let admin = stack.admin().await?;
+    let landlord = stack
+        .activate_by(&admin, &stack.register("LANDLORD").await?)
+        .await?;
+    let tenant = stack
+        .activate_by(&admin, &stack.register("TENANT").await?)
+        .await?;
+    let property_id = stack.property_of(&landlord).await?;
+    Ok(Parties {
+        admin,
+        landlord,
+        tenant,
+        property_id,
+    })
+}
+
+/// The tenant opens the chat session about the property over REST; its id.
+pub async fn open_session(stack: &TestStack, parties: &Parties) -> anyhow::Result<String> {
+    let (status, session) = stack
+        .post(
+            "/chat/sessions",
+            &parties.tenant.access_token,
+            json!({"property_id": parties.property_id}),
+        )
+        .await?;
+    anyhow::ensure!(status == 200, "opening answered {status}: {session}");
+    Ok(session["id"].as_str().unwrap_or_default().to_owned())
+}
+
+/// `client` sends `count` messages to the session numbered after `text`, one after the
+/// other, each acknowledged; their ids, oldest first.
+pub async fn send_numbered(
+    client: &mut SocketIoClient,
+    session_id: &str,
+    text: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Value>> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 1..=count {
+        let stored = client
+            .ack(
+                "message",
+                json!({"session_id": session_id, "content": format!("{text} {n}")}),
+            )
+            .await?;
+        ids.push(stored["id"].clone());
+    }
+    Ok(ids)
+}
+
+/// The ids of a rejoin's `missed` messages, oldest first.
+pub fn missed_ids(rejoined: &Value) -> Vec<Value> {
+    rejoined["missed"]
+        .as_array()
+        .map(|missed| missed.iter().map(|m| m["id"].clone()).collect())
+        .unwrap_or_default()
+}

@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use rentory_blackbox::{Account, Private, TestStack, eventually};
+use rentory_blackbox::{
+    Parties, Private, TestStack, eventually, missed_ids, open_session, parties, send_numbered,
+};
 use serde_json::{Value, json};
 
 /// While Postgres is down a request waits for a connection for the pool's acquire timeout
@@ -13,41 +15,25 @@ use serde_json::{Value, json};
 const PROMPT_503: Duration = Duration::from_secs(6);
 const PROBLEM_JSON: &str = "application/problem+json";
 
-struct Parties {
-    admin: Account,
-    landlord: Account,
-    tenant: Account,
-    property_id: String,
+/// The [`Parties`] and their chat session.
+struct Scene {
+    parties: Parties,
     session_id: String,
 }
 
-/// An ADMIN, an ACTIVE landlord with a listing, an ACTIVE tenant and their chat session.
-async fn parties(stack: &TestStack) -> anyhow::Result<Parties> {
-    let admin = stack.admin().await?;
-    let landlord = stack
-        .activate_by(&admin, &stack.register("LANDLORD").await?)
-        .await?;
-    let tenant = stack
-        .activate_by(&admin, &stack.register("TENANT").await?)
-        .await?;
-    let property_id = stack.property_of(&landlord).await?;
-    let (status, session) = stack
-        .post(
-            "/chat/sessions",
-            &tenant.access_token,
-            json!({"property_id": property_id}),
-        )
-        .await?;
-    anyhow::ensure!(
-        status == 200,
-        "opening a session answered {status}: {session}"
-    );
-    let session_id = session["id"].as_str().unwrap_or_default().to_owned();
-    Ok(Parties {
-        admin,
-        landlord,
-        tenant,
-        property_id,
+impl std::ops::Deref for Scene {
+    type Target = Parties;
+
+    fn deref(&self) -> &Parties {
+        &self.parties
+    }
+}
+
+async fn scene(stack: &TestStack) -> anyhow::Result<Scene> {
+    let parties = parties(stack).await?;
+    let session_id = open_session(stack, &parties).await?;
+    Ok(Scene {
+        parties,
         session_id,
     })
 }
@@ -57,14 +43,8 @@ async fn count(db: &sqlx::PgPool, sql: &str) -> anyhow::Result<i64> {
 }
 
 /// The tenant asks for the contact unlock and pays at the checkout simulator; the reference.
-async fn pay_contact_unlock(stack: &TestStack, parties: &Parties) -> anyhow::Result<String> {
-    let (status, checkout) = stack
-        .post(
-            "/payments/contact-unlock",
-            &parties.tenant.access_token,
-            json!({"property_id": parties.property_id}),
-        )
-        .await?;
+async fn pay_contact_unlock(stack: &TestStack, parties: &Scene) -> anyhow::Result<String> {
+    let (status, checkout) = ask_for_unlock(stack, parties).await?;
     anyhow::ensure!(
         status == 200,
         "contact unlock answered {status}: {checkout}"
@@ -86,11 +66,18 @@ async fn pay_contact_unlock(stack: &TestStack, parties: &Parties) -> anyhow::Res
         .to_owned())
 }
 
-async fn send_chat(
-    stack: &TestStack,
-    parties: &Parties,
-    text: &str,
-) -> anyhow::Result<(u16, Value)> {
+/// The tenant asks for the contact unlock; the status and body.
+async fn ask_for_unlock(stack: &TestStack, parties: &Scene) -> anyhow::Result<(u16, Value)> {
+    stack
+        .post(
+            "/payments/contact-unlock",
+            &parties.tenant.access_token,
+            json!({"property_id": parties.property_id}),
+        )
+        .await
+}
+
+async fn send_chat(stack: &TestStack, parties: &Scene, text: &str) -> anyhow::Result<(u16, Value)> {
     stack
         .post(
             &format!("/chat/sessions/{}/messages", parties.session_id),
@@ -106,7 +93,7 @@ async fn send_chat(
 async fn nats_stopped_mid_journey_every_write_commits_and_each_event_applies_once()
 -> anyhow::Result<()> {
     let mut stack = TestStack::start().await?;
-    let parties = parties(&stack).await?;
+    let parties = scene(&stack).await?;
     let db = stack.db().await?;
     let contact = format!("/properties/{}/contact", parties.property_id);
     let (status, _) = send_chat(&stack, &parties, "Is it still available?").await?;
@@ -248,7 +235,7 @@ async fn timed(what: &'static str, request: reqwest::RequestBuilder) -> anyhow::
 }
 
 /// Login, a listing read, a chat send and `/me`, each timed.
-async fn the_usual(stack: &TestStack, parties: &Parties) -> anyhow::Result<Vec<Outcome>> {
+async fn the_usual(stack: &TestStack, parties: &Scene) -> anyhow::Result<Vec<Outcome>> {
     let tenant = &parties.tenant;
     let login = stack
         .http
@@ -301,10 +288,15 @@ async fn postgres_restarts_are_503s_then_every_service_recovers_by_itself() -> a
         |_| {},
     )
     .await?;
-    let parties = parties(&stack).await?;
+    let parties = scene(&stack).await?;
     for outcome in the_usual(&stack, &parties).await? {
         assert!((200..300).contains(&outcome.status), "before: {outcome:?}");
     }
+    let relays_listening = listening(&stack).await?;
+    assert!(
+        relays_listening >= 7,
+        "one outbox LISTEN per service: {relays_listening}"
+    );
 
     // 1. A fast restart with requests in flight: each gets its answer or a 503 problem.
     let in_flight = tokio::spawn({
@@ -380,6 +372,14 @@ async fn postgres_restarts_are_503s_then_every_service_recovers_by_itself() -> a
         "Postgres back after {was_down:?} down (its start included): every usual request worked again within {recovered:?}"
     );
 
+    // The relays' NOTIFY listeners reconnected (without them events would still flow, by
+    // the relays' one-second poll, only later).
+    eventually(
+        Duration::from_secs(20),
+        "the outbox LISTENs to reconnect",
+        || async { Ok(listening(&stack).await? == relays_listening) },
+    )
+    .await?;
     // A KYC write, and the event it emits travelling relay -> NATS -> identity's consumer:
     // the outbox relays and consumers kept going through both restarts.
     let newcomer = stack.register("TENANT").await?;
@@ -390,8 +390,20 @@ async fn postgres_restarts_are_503s_then_every_service_recovers_by_itself() -> a
     stack.stop().await
 }
 
+/// Connections whose last statement was a LISTEN: the outbox relays' NOTIFY listeners.
+async fn listening(stack: &TestStack) -> anyhow::Result<i64> {
+    let db = stack.db().await?;
+    let n = count(
+        &db,
+        "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN %'",
+    )
+    .await;
+    db.close().await;
+    n
+}
+
 /// Polls the usual requests until all of them answer normally; how long that took.
-async fn recovery(stack: &TestStack, parties: &Parties) -> anyhow::Result<Duration> {
+async fn recovery(stack: &TestStack, parties: &Scene) -> anyhow::Result<Duration> {
     let started = Instant::now();
     eventually(
         Duration::from_secs(30),
@@ -417,7 +429,7 @@ async fn a_killed_gateway_instance_its_clients_reconnect_to_another_and_catch_up
     let a = stack.base.clone();
     stack.wait_live(&a).await?;
     let b = stack.start_killable_gateway().await?;
-    let parties = parties(&stack).await?;
+    let parties = scene(&stack).await?;
     let session_id = parties.session_id.clone();
 
     let mut tenant = stack.socket(&a, &parties.tenant, true).await?;
@@ -441,16 +453,7 @@ async fn a_killed_gateway_instance_its_clients_reconnect_to_another_and_catch_up
     b.kill();
     let reason = landlord.disconnected(Duration::from_secs(10)).await?;
     assert!(reason.is_some(), "the landlord's client noticed the crash");
-    let mut sent = Vec::new();
-    for n in 1..=3 {
-        let stored = tenant
-            .ack(
-                "message",
-                json!({"session_id": session_id, "content": format!("while B was down {n}")}),
-            )
-            .await?;
-        sent.push(stored["id"].clone());
-    }
+    let sent = send_numbered(&mut tenant, &session_id, "while B was down", 3).await?;
 
     // The load balancer sends the landlord's reconnect to A.
     let _ = landlord.close().await;
@@ -463,13 +466,7 @@ async fn a_killed_gateway_instance_its_clients_reconnect_to_another_and_catch_up
         )
         .await?;
     let caught_up = reconnect.elapsed();
-    let missed: Vec<Value> = rejoined["missed"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| m["id"].clone())
-        .collect();
+    let missed = missed_ids(&rejoined);
     assert_eq!(
         missed, sent,
         "exactly the three missed, oldest first: {rejoined}"
@@ -519,7 +516,7 @@ async fn redis_down_login_and_chat_keep_working_and_money_waits() -> anyhow::Res
     .await?;
     let a = stack.base.clone();
     stack.wait_live(&a).await?;
-    let parties = parties(&stack).await?;
+    let parties = scene(&stack).await?;
     let session_id = parties.session_id.clone();
     let mut tenant_socket = stack.socket(&a, &parties.tenant, true).await?;
     tenant_socket
@@ -596,13 +593,7 @@ async fn redis_down_login_and_chat_keep_working_and_money_waits() -> anyhow::Res
     assert_eq!(status, 200, "{turn}");
 
     // Money, legal and staff routes fail closed.
-    let (status, refused) = stack
-        .post(
-            "/payments/contact-unlock",
-            &parties.tenant.access_token,
-            json!({"property_id": parties.property_id}),
-        )
-        .await?;
+    let (status, refused) = ask_for_unlock(&stack, &parties).await?;
     assert_eq!(status, 503, "{refused}");
     assert_eq!(
         refused["type"],
@@ -649,13 +640,7 @@ async fn redis_down_login_and_chat_keep_working_and_money_waits() -> anyhow::Res
         Duration::from_secs(10),
         "money routes to work again",
         || async {
-            let (status, _) = stack
-                .post(
-                    "/payments/contact-unlock",
-                    &parties.tenant.access_token,
-                    json!({"property_id": parties.property_id}),
-                )
-                .await?;
+            let (status, _) = ask_for_unlock(&stack, &parties).await?;
             Ok(status == 200)
         },
     )

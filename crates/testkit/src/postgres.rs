@@ -246,9 +246,7 @@ impl PostgresServer {
     }
 
     fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        crate::nats::log_tail(&self.log_path())
     }
 }
 
