@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rentory_stack::{Limit, RateLimits, RunningStack, Secrets, StackOptions, Tuning};
-use rentory_testkit::{NatsServer, TestDatabase, wait_until};
+use rentory_stack::{
+    GatewayInstance, Limit, RateLimits, RunningStack, Secrets, StackOptions, Tuning,
+};
+use rentory_testkit::{NatsServer, PostgresServer, RedisServer, TestDatabase, wait_until};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -28,9 +30,20 @@ pub struct TestStack {
     pub jwt_private_key: SecretString,
     pub tuning: Tuning,
     pub nats: NatsServer,
+    /// The private Postgres the stack runs on, when started with one ([`Private`]).
+    pub postgres: Option<PostgresServer>,
+    /// The private Redis the stack uses, when started with one ([`Private`]).
+    pub redis: Option<RedisServer>,
     stack: Option<RunningStack>,
     db: Option<TestDatabase>,
     _data: tempfile::TempDir,
+}
+
+/// Which servers a stack gets of its own ([`TestStack::start_on`]); NATS always is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Private {
+    pub postgres: bool,
+    pub redis: bool,
 }
 
 /// A signed-in person.
@@ -51,7 +64,36 @@ impl TestStack {
     }
 
     pub async fn start_with(tune: impl FnOnce(&mut Tuning)) -> anyhow::Result<Self> {
-        let db = TestDatabase::create().await?;
+        Self::start_on(Private::default(), tune).await
+    }
+
+    /// A stack on private servers the test may stop and restart (the fault drills): the
+    /// shared Postgres and Redis must stay up for every other test.
+    pub async fn start_on(
+        private: Private,
+        tune: impl FnOnce(&mut Tuning),
+    ) -> anyhow::Result<Self> {
+        let postgres = if private.postgres {
+            Some(PostgresServer::spawn().await?)
+        } else {
+            None
+        };
+        let redis = if private.redis {
+            Some(RedisServer::spawn().await?)
+        } else {
+            None
+        };
+        let (db, database_url) = match &postgres {
+            Some(server) => (None, server.url()),
+            None => {
+                let db = TestDatabase::create().await?;
+                let url = db.url.clone();
+                (Some(db), url)
+            }
+        };
+        let redis_url = redis
+            .as_ref()
+            .map_or_else(rentory_testkit::redis_url, RedisServer::url);
         let nats = NatsServer::spawn().await?;
         let data = tempfile::tempdir()?;
         let secrets = Secrets::generate()?;
@@ -68,8 +110,8 @@ impl TestStack {
         };
         tune(&mut tuning);
         let stack = rentory_stack::start(StackOptions {
-            database_url: SecretString::from(db.url.clone()),
-            redis_url: rentory_testkit::redis_url(),
+            database_url: SecretString::from(database_url.clone()),
+            redis_url,
             nats_url: nats.url(),
             gateway_addr: ([127, 0, 0, 1], 0).into(),
             data_dir: data.path().to_path_buf(),
@@ -82,13 +124,15 @@ impl TestStack {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
-            database_url: db.url.clone(),
+            database_url,
             pepper,
             jwt_private_key,
             tuning,
             nats,
+            postgres,
+            redis,
             stack: Some(stack),
-            db: Some(db),
+            db,
             _data: data,
         };
         this.wait_ready().await?;
@@ -642,6 +686,15 @@ impl TestStack {
         Ok(url)
     }
 
+    /// Starts a gateway instance the test can kill alone and abruptly
+    /// ([`GatewayInstance::kill`]), and waits until it is ready with NATS connected.
+    pub async fn start_killable_gateway(&self) -> anyhow::Result<GatewayInstance> {
+        let stack = self.stack.as_ref().context("the stack was stopped")?;
+        let instance = stack.start_killable_gateway(([127, 0, 0, 1], 0).into())?;
+        self.wait_live(&instance.url).await?;
+        Ok(instance)
+    }
+
     /// Waits until the gateway at `base` is ready and connected to NATS (live chat).
     pub async fn wait_live(&self, base: &str) -> anyhow::Result<()> {
         eventually(
@@ -693,4 +746,73 @@ impl TestStack {
             .map(str::to_owned)
             .context("the listing has no id")
     }
+}
+
+/// An ADMIN, an ACTIVE landlord with a listing, and an ACTIVE tenant: the cast of the chat
+/// tests and the fault drills.
+pub struct Parties {
+    pub admin: Account,
+    pub landlord: Account,
+    pub tenant: Account,
+    pub property_id: String,
+}
+
+/// Signs up and activates the [`Parties`] on `stack`.
+pub async fn parties(stack: &TestStack) -> anyhow::Result<Parties> {
+    let admin = stack.admin().await?;
+    let landlord = stack
+        .activate_by(&admin, &stack.register("LANDLORD").await?)
+        .await?;
+    let tenant = stack
+        .activate_by(&admin, &stack.register("TENANT").await?)
+        .await?;
+    let property_id = stack.property_of(&landlord).await?;
+    Ok(Parties {
+        admin,
+        landlord,
+        tenant,
+        property_id,
+    })
+}
+
+/// The tenant opens the chat session about the property over REST; its id.
+pub async fn open_session(stack: &TestStack, parties: &Parties) -> anyhow::Result<String> {
+    let (status, session) = stack
+        .post(
+            "/chat/sessions",
+            &parties.tenant.access_token,
+            json!({"property_id": parties.property_id}),
+        )
+        .await?;
+    anyhow::ensure!(status == 200, "opening answered {status}: {session}");
+    Ok(session["id"].as_str().unwrap_or_default().to_owned())
+}
+
+/// `client` sends `count` messages to the session numbered after `text`, one after the
+/// other, each acknowledged; their ids, oldest first.
+pub async fn send_numbered(
+    client: &mut SocketIoClient,
+    session_id: &str,
+    text: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Value>> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 1..=count {
+        let stored = client
+            .ack(
+                "message",
+                json!({"session_id": session_id, "content": format!("{text} {n}")}),
+            )
+            .await?;
+        ids.push(stored["id"].clone());
+    }
+    Ok(ids)
+}
+
+/// The ids of a rejoin's `missed` messages, oldest first.
+pub fn missed_ids(rejoined: &Value) -> Vec<Value> {
+    rejoined["missed"]
+        .as_array()
+        .map(|missed| missed.iter().map(|m| m["id"].clone()).collect())
+        .unwrap_or_default()
 }

@@ -4,48 +4,14 @@
 
 use std::time::Duration;
 
-use rentory_blackbox::{Account, SocketIoClient, TestStack, eventually};
+use rentory_blackbox::{
+    SocketIoClient, TestStack, eventually, missed_ids, open_session as open, parties, send_numbered,
+};
 use rentory_proto::events::v1::TransactionSucceeded;
 use serde_json::{Value, json};
 
 const TRANSACTION_SUCCEEDED: &str = "rentory.payments.transaction.succeeded";
 const QUIET: Duration = Duration::from_millis(500);
-
-struct Parties {
-    landlord: Account,
-    tenant: Account,
-    property_id: String,
-}
-
-/// An ACTIVE landlord with a listing and an ACTIVE tenant.
-async fn parties(stack: &TestStack) -> anyhow::Result<Parties> {
-    let admin = stack.admin().await?;
-    let landlord = stack
-        .activate_by(&admin, &stack.register("LANDLORD").await?)
-        .await?;
-    let tenant = stack
-        .activate_by(&admin, &stack.register("TENANT").await?)
-        .await?;
-    let property_id = stack.property_of(&landlord).await?;
-    Ok(Parties {
-        landlord,
-        tenant,
-        property_id,
-    })
-}
-
-/// The tenant opens the session about the property over REST; its id.
-async fn open(stack: &TestStack, parties: &Parties) -> anyhow::Result<String> {
-    let (status, session) = stack
-        .post(
-            "/chat/sessions",
-            &parties.tenant.access_token,
-            json!({"property_id": parties.property_id}),
-        )
-        .await?;
-    anyhow::ensure!(status == 200, "opening answered {status}: {session}");
-    Ok(session["id"].as_str().unwrap_or_default().to_owned())
-}
 
 /// The next `message` event with `id` (the whole driver line, with `at_ns`), skipping others
 /// (a client's own echoes of earlier sends).
@@ -194,16 +160,7 @@ async fn a_tenant_and_a_landlord_on_two_instances_chat_live_and_catch_up_after_a
     // The landlord drops off; the tenant sends three; the landlord reconnects and asks for
     // what came after the last message it saw.
     landlord.disconnect().await?;
-    let mut sent = Vec::new();
-    for n in 1..=3 {
-        let stored = tenant
-            .ack(
-                "message",
-                json!({"session_id": session_id, "content": format!("while you were away {n}")}),
-            )
-            .await?;
-        sent.push(stored["id"].clone());
-    }
+    let sent = send_numbered(&mut tenant, &session_id, "while you were away", 3).await?;
     landlord.connect(&parties.landlord.access_token).await?;
     let rejoined = landlord
         .ack(
@@ -211,13 +168,7 @@ async fn a_tenant_and_a_landlord_on_two_instances_chat_live_and_catch_up_after_a
             json!({"session_id": session_id, "last_message_id": last["id"]}),
         )
         .await?;
-    let missed: Vec<Value> = rejoined["missed"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| m["id"].clone())
-        .collect();
+    let missed = missed_ids(&rejoined);
     assert_eq!(missed, sent, "exactly the three, oldest first: {rejoined}");
     assert_eq!(rejoined["missed_has_more"], false);
     // And it is live again.

@@ -7,6 +7,7 @@ mod auth;
 mod chat;
 mod concierge;
 mod demo;
+mod faults;
 mod journey;
 mod kyc;
 mod leases;

@@ -65,10 +65,22 @@ pub async fn connect_postgis(
     open(options, max_connections).await
 }
 
+/// How long a request waits for a connection before it is told the database is unavailable.
+/// While Postgres is down the pool keeps trying to connect for this long, so it is also the
+/// time to a 503 during an outage: under the gateway's request timeout and a client's
+/// patience, over a restart's few hundred milliseconds (a restart within it is not noticed).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(4);
+/// What a caller is told to wait before trying again when the database is unavailable.
+pub const RETRY_AFTER: Duration = Duration::from_secs(2);
+
 async fn open(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, DbError> {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // Ping each connection as it leaves the pool (sqlx's default, stated because the
+        // fault drills rely on it): connections a Postgres restart closed are found dead
+        // and replaced here instead of failing the request that drew them.
+        .test_before_acquire(true)
         .connect_with(options)
         .await
         .map_err(DbError::Connect)
@@ -91,4 +103,85 @@ pub async fn migrate(
         .run(pool)
         .await
         .map_err(|source| DbError::Migrate { schema, source })
+}
+
+/// SQLSTATEs of a server going away or not yet there: class 08 (connection exception) and
+/// these. `57P01` admin_shutdown is what a fast shutdown sends open sessions.
+const UNAVAILABLE_STATES: &[&str] = &[
+    "57P01", // admin_shutdown
+    "57P02", // crash_shutdown
+    "57P03", // cannot_connect_now (starting up, shutting down, recovering)
+    "53300", // too_many_connections
+];
+
+/// Whether `error` says the database cannot be reached now (down, restarting, unreachable,
+/// every connection busy) rather than that the query or the data is wrong: a caller may
+/// succeed by trying again shortly.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || UNAVAILABLE_STATES.contains(&&*code)),
+        _ => false,
+    }
+}
+
+/// Whether a [`sqlx::Error`] for which [`is_unavailable`] holds is in `error`'s source
+/// chain: services wrap them in their own error types.
+pub fn caused_by_unavailable(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |e| e.source())
+        .filter_map(|e| e.downcast_ref::<sqlx::Error>())
+        .any(is_unavailable)
+}
+
+/// The status for a request that failed because the database is unavailable (see
+/// [`caused_by_unavailable`]): `UNAVAILABLE` with RetryInfo, which the gateway answers as a
+/// 503 problem with `Retry-After`. The cause is logged here, as a warning: an outage is
+/// reported by the database's own monitoring, and one line per refused request is enough.
+pub fn unavailable_status(error: &(dyn std::error::Error + 'static)) -> tonic::Status {
+    tracing::warn!(
+        error = crate::error_chain(error),
+        "the database is unavailable; refusing the request"
+    );
+    crate::rpc_error::retry_after(
+        crate::rpc_error::Reason::Unavailable,
+        "the database is unavailable; try again shortly",
+        RETRY_AFTER,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_unavailable_and_query_errors_are_not() {
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused
+        ))));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::Protocol("bad".into())));
+    }
+
+    #[test]
+    fn wrapped_outages_are_found_and_answered_unavailable() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("database query failed")]
+        struct Wrapper(#[source] sqlx::Error);
+
+        assert!(caused_by_unavailable(&Wrapper(sqlx::Error::PoolTimedOut)));
+        assert!(!caused_by_unavailable(&Wrapper(sqlx::Error::RowNotFound)));
+        let status = unavailable_status(&Wrapper(sqlx::Error::PoolTimedOut));
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        let decoded = crate::rpc_error::decode(&status);
+        assert_eq!(decoded.reason, Some(crate::rpc_error::Reason::Unavailable));
+        assert_eq!(decoded.retry_after, Some(RETRY_AFTER));
+        assert!(!status.message().contains("pool"));
+    }
 }

@@ -89,6 +89,8 @@ pub struct Tuning {
     pub payments_reconcile_interval: Duration,
     /// The gateway's Socket.IO limits (event budget, payload cap, revocation checks).
     pub socket: SocketSettings,
+    /// How long into a Redis outage the gateway's revocation checks fail open.
+    pub redis_outage_grace: Duration,
 }
 
 impl Default for Tuning {
@@ -109,6 +111,7 @@ impl Default for Tuning {
             paystack: None,
             payments_reconcile_interval: Duration::from_secs(30),
             socket: SocketSettings::default(),
+            redis_outage_grace: gateway::DEFAULT_REDIS_OUTAGE_GRACE,
         }
     }
 }
@@ -136,6 +139,8 @@ pub enum StackError {
     Url(String),
     #[error(transparent)]
     Config(#[from] rentory_runtime::config::ConfigError),
+    #[error("could not start a gateway instance: {0}")]
+    Instance(#[source] std::io::Error),
     #[error("could not prepare {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -208,6 +213,80 @@ impl RunningStack {
             )
         });
         Ok(format!("http://{addr}"))
+    }
+}
+
+impl RunningStack {
+    /// Starts a gateway instance that can be killed alone, abruptly, as a crashed Cloud Run
+    /// instance is: it runs on a Tokio runtime of its own, and [`GatewayInstance::kill`]
+    /// drops that runtime with every task on it (the listener, each connection, each
+    /// socket, the NATS and Redis clients), so its clients see their connections reset with
+    /// no goodbye and no drain. The stack's shutdown does not reach it; dropping it kills it.
+    pub fn start_killable_gateway(&self, addr: SocketAddr) -> Result<GatewayInstance, StackError> {
+        let listener = std::net::TcpListener::bind(addr).map_err(StackError::Instance)?;
+        listener
+            .set_nonblocking(true)
+            .map_err(StackError::Instance)?;
+        let addr = listener.local_addr().map_err(StackError::Instance)?;
+        let config = gateway::Config {
+            port: addr.port(),
+            ..self.gateway_config.clone()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("killable-gateway")
+            .enable_all()
+            .build()
+            .map_err(StackError::Instance)?;
+        // Never cancelled: a graceful shutdown would tell the clients to go first.
+        let token = CancellationToken::new();
+        runtime.spawn(async move {
+            // Registered with this runtime's reactor, so it dies with the runtime.
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::error!(%error, "killable gateway: cannot adopt its listener");
+                    return;
+                }
+            };
+            if let Err(error) = gateway::serve(config, listener, token).await {
+                tracing::error!(
+                    error = rentory_runtime::error_chain(&error),
+                    "killable gateway stopped"
+                );
+            }
+        });
+        Ok(GatewayInstance {
+            url: format!("http://{addr}"),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+/// A gateway instance from [`RunningStack::start_killable_gateway`].
+pub struct GatewayInstance {
+    pub url: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl GatewayInstance {
+    /// Kills the instance at once: every task of its runtime is dropped without running to
+    /// completion, which closes every socket it holds.
+    pub fn kill(mut self) {
+        self.kill_now();
+    }
+
+    fn kill_now(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Not `drop`: that blocks, which a Tokio context forbids.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for GatewayInstance {
+    fn drop(&mut self) {
+        self.kill_now();
     }
 }
 
@@ -407,6 +486,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         }),
         cors_origins: Vec::new(),
         request_timeout: Duration::from_secs(30),
+        redis_outage_grace: t.redis_outage_grace,
     };
 
     let shutdown = CancellationToken::new();

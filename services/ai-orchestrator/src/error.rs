@@ -168,6 +168,10 @@ impl From<Error> for tonic::Status {
                 tracing::error!(detail, "model API refused our request");
                 rpc_error::status(Reason::Unavailable, "the AI service is misconfigured")
             }
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(
                     error = rentory_runtime::error_chain(&internal),

@@ -103,6 +103,10 @@ impl From<Error> for tonic::Status {
             }
             Error::InvalidState(message) => rpc_error::status(Reason::InvalidState, message),
             e @ Error::Unavailable(_) => rpc_error::status(Reason::Unavailable, e.to_string()),
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(
                     error = rentory_runtime::error_chain(&internal),

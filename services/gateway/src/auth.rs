@@ -1,11 +1,13 @@
 //! The bearer-token check at the edge: a valid EdDSA signature from identity's key, the
 //! expected issuer and audience, not expired, and a session that has not been revoked
-//! (logout, refresh-token reuse). Every failure gets the same 401; only an unreachable
-//! revocation list is different (503), because the gateway fails closed.
+//! (logout, refresh-token reuse). Every failure gets the same 401.
 //!
 //! The same Redis transaction charges the route's per-user rate limit (`rate_limit.rs`), so
-//! an authenticated request costs one round trip. It fails closed with the revocation check:
-//! a 503 whichever of the two Redis could not answer.
+//! an authenticated request costs one round trip. While Redis cannot be reached the gateway
+//! runs degraded (`redis_outage.rs`): the rate limit is counted in memory, and the
+//! revocation check is skipped for the outage's first minutes except on
+//! [`Guarded`](crate::rate_limit::Guarded) routes (money, legal acts, staff decisions), which
+//! answer 503 with `Retry-After`, as every route does once the grace is over.
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use uuid::Uuid;
 
 use crate::problem::Problem;
 use crate::rate_limit::{Api, Counter, UserPolicy};
+use crate::redis_outage::PROBE_INTERVAL;
 use crate::state::{self, AppState, RedisError};
 
 /// A caller whose access token checked out and who is within the rate limit of policy `P`
@@ -54,13 +57,24 @@ impl<P: UserPolicy> FromRequestParts<AppState> for AuthUser<P> {
         let counter = state
             .rate_limits
             .counter(P::POLICY, &claims.sub.to_string());
-        let retry_after = match check_session(&state.redis, claims.sid, counter.as_ref()).await {
+        let checked = state
+            .redis_outage
+            .call(check_session(&state.redis, claims.sid, counter.as_ref()))
+            .await;
+        let retry_after = match checked {
             Ok(Session { revoked: true, .. }) => return Err(refuse("session revoked")),
             Ok(Session { retry_after, .. }) => retry_after,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot check the token revocation list (and the rate limit)");
-                return Err(Problem::service_unavailable());
+            Err(down) if P::FAILS_CLOSED || !down.within_grace => {
+                tracing::warn!(
+                    outage_secs = down.lasted.as_secs(),
+                    fails_closed = P::FAILS_CLOSED,
+                    "Redis is down: cannot check the token revocation list; refused"
+                );
+                return Err(Problem::service_unavailable().with_retry_after(PROBE_INTERVAL));
             }
+            Err(_) => counter
+                .as_ref()
+                .and_then(|counter| state.redis_outage.charge_locally(counter)),
         };
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
         if let Some(retry_after) = retry_after {

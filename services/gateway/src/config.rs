@@ -58,6 +58,7 @@ pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 /// | `RENTORY_MAX_JSON_BYTES` | 64 KiB |
 /// | `RENTORY_REQUEST_TIMEOUT_SECS` | 30 |
 /// | `RENTORY_CORS_ORIGINS` | empty (CORS off) |
+/// | `RENTORY_REDIS_OUTAGE_GRACE_SECS` | 900: while Redis is down, how long revocation checks of ordinary routes and sockets fail open |
 /// | `RENTORY_SOCKET_EVENTS_PER_SEC`, `RENTORY_SOCKET_EVENT_BURST` | 20, 40: each socket's event budget (token bucket) |
 /// | `RENTORY_SOCKET_MAX_PAYLOAD_BYTES` | 16 KiB: larger Socket.IO frames close the connection |
 /// | `RENTORY_SOCKET_SESSION_CHECK_SECS` | 15: how often an open socket's login session is checked for revocation |
@@ -112,6 +113,9 @@ pub struct Config {
     pub cors_origins: Vec<HeaderValue>,
     /// `RENTORY_REQUEST_TIMEOUT_SECS`, 30.
     pub request_timeout: Duration,
+    /// `RENTORY_REDIS_OUTAGE_GRACE_SECS`, 900: how long into a Redis outage revocation checks
+    /// of ordinary routes and sockets fail open (see `redis_outage.rs`).
+    pub redis_outage_grace: Duration,
 }
 
 /// A local bucket whose signed links the gateway serves.
@@ -178,6 +182,7 @@ impl Config {
             photos: None,
             cors_origins: Vec::new(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            redis_outage_grace: crate::redis_outage::DEFAULT_GRACE,
         }
     }
 
@@ -224,6 +229,10 @@ impl Config {
             )?,
             cors_origins: cors_origins(config::optional("RENTORY_CORS_ORIGINS").as_deref())?,
             request_timeout: Duration::from_secs(timeout_secs),
+            redis_outage_grace: Duration::from_secs(config::parse_or(
+                crate::redis_outage::GRACE_VAR,
+                crate::redis_outage::DEFAULT_GRACE.as_secs(),
+            )?),
         })
     }
 

@@ -43,6 +43,7 @@ mod model;
 mod openapi;
 pub mod problem;
 mod rate_limit;
+mod redis_outage;
 pub mod request_id;
 mod routes;
 mod socket;
@@ -51,6 +52,7 @@ mod upload;
 
 pub use config::{Config, KYC_BUCKET_NAME, LocalFiles, LocalPhotos, PHOTOS_BUCKET_NAME};
 pub use rate_limit::{Limit, RateLimits};
+pub use redis_outage::DEFAULT_GRACE as DEFAULT_REDIS_OUTAGE_GRACE;
 pub use socket::{NAMESPACE as CHAT_NAMESPACE, SocketSettings};
 pub use state::AppState;
 

@@ -19,6 +19,8 @@ use crate::request_id::RequestId;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 const TYPE_BASE: &str = "https://rentory.ng/problems/";
+/// `Retry-After` of a 503 whose cause gave no delay of its own.
+const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 macro_rules! problem_types {
     ($($variant:ident => $status:literal, $slug:literal, $title:literal;)+) => {
@@ -411,8 +413,14 @@ impl Problem {
         }
         // A service that says when trying again can succeed (RetryInfo) is passed on as
         // Retry-After, whatever the reason: lockouts, rate limits, budgets, outages.
-        if let Some(after) = decoded.retry_after {
-            problem = problem.with_retry_after(after);
+        // A 503 without one (a service that is down or restarting, as tonic reports it)
+        // still tells the client to come back soon rather than leaving it to guess.
+        match decoded.retry_after {
+            Some(after) => problem = problem.with_retry_after(after),
+            None if kind.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                problem = problem.with_retry_after(UNAVAILABLE_RETRY_AFTER);
+            }
+            None => {}
         }
         problem
     }

@@ -28,9 +28,8 @@
 //! acceptable; GCRA would smooth it but needs a Lua script reading and writing a timestamp.
 //! `EXPIRE ... NX` needs Redis 7.0 or later.
 //!
-//! When Redis cannot be reached, the per-IP policies fail open (a warning, and the request
-//! goes on) and the per-user ones fail closed with the revocation check they share a
-//! transaction with (503, as before): see [`per_client_ip`] and `auth.rs`.
+//! When Redis cannot be reached, every policy is counted in the instance's own memory
+//! instead, with the same limits (`redis_outage.rs` has the whole degraded mode and why).
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -248,6 +247,14 @@ pub struct Counter {
 }
 
 impl Counter {
+    pub fn limit(&self) -> Limit {
+        self.limit
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// Queues the count on `pipe`, which must be atomic (`MULTI`): `INCR`, `EXPIRE .. NX`
     /// (its reply ignored) and `PTTL`, adding two replies, the count and the milliseconds
     /// left in the window, for [`Counter::refusal`].
@@ -311,13 +318,13 @@ impl PerClientIp {
 /// Middleware: charges the route group's policy to the client IP before the handler runs
 /// (and so before any body is read); over the limit, 429 and no service is called.
 ///
-/// Redis unreachable: fail open, with a warning. These routes are the way in (registration,
-/// login, refresh), and a cache outage should not lock every user out of them. The limit
-/// bounds cost; it decides no one's access. What it guards stays guarded without it:
-/// identity caps concurrent argon2 hashes with a semaphore and keeps its per-account lockout
-/// and per-IP spray rules in Postgres, and the body caps still hold. Failing closed would
-/// turn every Redis blip into a total sign-in outage. The bearer-token check, which is an
-/// access decision, keeps failing closed.
+/// Redis unreachable: counted in this instance's memory ([`RedisOutage::charge_locally`]).
+/// These routes are the way in (registration, login, refresh), and a cache outage must not
+/// lock every user out of them; nor may it open them to unlimited password spraying. What
+/// identity guards itself stays guarded too: it caps concurrent argon2 hashes and keeps its
+/// per-account lockout and per-IP spray rules in Postgres.
+///
+/// [`RedisOutage::charge_locally`]: crate::redis_outage::RedisOutage::charge_locally
 pub async fn per_client_ip(
     State(limit): State<PerClientIp>,
     request: Request,
@@ -332,21 +339,17 @@ pub async fn per_client_ip(
         .as_deref()
         .and_then(|subject| limit.state.rate_limits.counter(limit.policy, subject));
     if let Some(counter) = counter {
-        match charge(&limit.state.redis, &counter).await {
-            Ok(None) => {}
-            Ok(Some(retry_after)) => {
-                let policy = limit.policy.name();
-                tracing::info!(policy, "client over its rate limit; refused");
-                tracing::debug!(policy, client = subject.as_deref(), "rate-limited client");
-                return Problem::rate_limited(retry_after).into_response();
-            }
-            Err(e) => {
-                tracing::warn!(
-                    policy = limit.policy.name(),
-                    error = %e,
-                    "cannot reach the rate-limit counters; letting the request through"
-                );
-            }
+        let outcome = limit
+            .state
+            .redis_outage
+            .call(charge(&limit.state.redis, &counter))
+            .await
+            .unwrap_or_else(|_| limit.state.redis_outage.charge_locally(&counter));
+        if let Some(retry_after) = outcome {
+            let policy = limit.policy.name();
+            tracing::info!(policy, "client over its rate limit; refused");
+            tracing::debug!(policy, client = subject.as_deref(), "rate-limited client");
+            return Problem::rate_limited(retry_after).into_response();
         }
     }
     next.run(request).await
@@ -356,6 +359,8 @@ pub async fn per_client_ip(
 /// another through `AuthUser<P>`.
 pub trait UserPolicy: Send + Sync + 'static {
     const POLICY: Policy;
+    /// Refuse (503) rather than skip the revocation check while Redis is down.
+    const FAILS_CLOSED: bool = false;
 }
 
 /// The `api` policy: every authenticated route without a policy of its own.
@@ -373,6 +378,17 @@ pub enum Uploads {}
 
 impl UserPolicy for Uploads {
     const POLICY: Policy = Policy::Uploads;
+}
+
+/// The `api` policy on routes that move money, make legal acts or carry staff decisions
+/// (payments, refunds, lease signature and authorisation, KYC decisions, staff creation):
+/// their revocation check never fails open while Redis is down (`redis_outage.rs`).
+#[derive(Debug, Clone, Copy)]
+pub enum Guarded {}
+
+impl UserPolicy for Guarded {
+    const POLICY: Policy = Policy::Api;
+    const FAILS_CLOSED: bool = true;
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::Error;
 use crate::config::{Config, KYC_BUCKET_NAME, PHOTOS_BUCKET_NAME};
 use crate::grpc::Clients;
 use crate::rate_limit::RateLimits;
+use crate::redis_outage::RedisOutage;
 use crate::socket::SocketSettings;
 use crate::upload::UploadLimits;
 
@@ -42,6 +43,8 @@ pub struct Inner {
     pub photos: Option<Bucket>,
     pub trusted_proxy_hops: usize,
     pub rate_limits: RateLimits,
+    /// Redis's health as this instance sees it, and the counts it keeps while Redis is down.
+    pub redis_outage: RedisOutage,
     pub uploads: UploadLimits,
     pub max_json_bytes: usize,
     pub request_timeout: Duration,
@@ -116,6 +119,7 @@ impl AppState {
             photos,
             trusted_proxy_hops: config.trusted_proxy_hops,
             rate_limits: config.rate_limits.clone(),
+            redis_outage: RedisOutage::new(config.redis_outage_grace),
             uploads: UploadLimits::new(config.max_upload_bytes),
             max_json_bytes: config.max_json_bytes,
             request_timeout: config.request_timeout,

@@ -90,6 +90,10 @@ impl From<Error> for Status {
                     "the session store is unavailable; try again",
                 )
             }
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(error = ?internal, "internal error");
                 rpc_error::internal()

@@ -112,6 +112,10 @@ impl From<Error> for tonic::Status {
                 // MediaError texts are written to be shown to the uploader.
                 rpc_error::status(reason, format!("{field}: {source}"))
             }
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(
                     error = rentory_runtime::error_chain(&internal),
@@ -203,8 +207,12 @@ mod tests {
         let status = tonic::Status::from(Error::corrupt("status column says BANANA"));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("BANANA"));
-        let status = tonic::Status::from(Error::Database(sqlx::Error::PoolTimedOut));
+        let status = tonic::Status::from(Error::Database(sqlx::Error::RowNotFound));
         assert_eq!(decode(&status).reason, Some(Reason::Internal));
+        assert!(!status.message().contains("no rows"));
+        // A database that cannot be reached is worth a retry, still without internals.
+        let status = tonic::Status::from(Error::Database(sqlx::Error::PoolTimedOut));
+        assert_eq!(decode(&status).reason, Some(Reason::Unavailable));
         assert!(!status.message().contains("pool"));
     }
 }

@@ -161,6 +161,10 @@ impl From<Error> for tonic::Status {
             ),
             Error::Ai(status) => status,
             e @ Error::Unavailable(_) => rpc_error::status(Reason::Unavailable, e.to_string()),
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(
                     error = rentory_runtime::error_chain(&internal),

@@ -112,6 +112,10 @@ impl From<Error> for tonic::Status {
             Error::Conflict(message) => rpc_error::status(Reason::AlreadyExists, message),
             Error::PaymentRequired(message) => rpc_error::status(Reason::PaymentRequired, message),
             Error::Upstream(status) => status,
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(
                     error = rentory_runtime::error_chain(&internal),

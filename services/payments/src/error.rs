@@ -128,6 +128,10 @@ impl From<Error> for tonic::Status {
                 format!("{e}; try again in a moment"),
                 std::time::Duration::from_secs(2),
             ),
+            // Postgres down or restarting: worth a retry, unlike the internal errors below.
+            e if rentory_runtime::db::caused_by_unavailable(&e) => {
+                rentory_runtime::db::unavailable_status(&e)
+            }
             internal => {
                 tracing::error!(
                     error = rentory_runtime::error_chain(&internal),

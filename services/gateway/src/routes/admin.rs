@@ -11,6 +11,7 @@ use crate::extract::ApiJson;
 use crate::grpc::Forward;
 use crate::model::UserBody;
 use crate::problem::{Problem, ProblemDocument};
+use crate::rate_limit::Guarded;
 use crate::routes::{Created, created};
 use crate::state::AppState;
 
@@ -43,7 +44,7 @@ pub struct StaffBody {
 )]
 pub async fn create_staff(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     ApiJson(body): ApiJson<StaffBody>,
 ) -> Result<Created<UserBody>, Problem> {

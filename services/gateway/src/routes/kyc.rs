@@ -12,7 +12,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::grpc::Forward;
 use crate::model::{self, ReviewItemBody, ReviewPage, VerificationBody};
 use crate::problem::{Problem, ProblemDocument};
-use crate::rate_limit::Uploads;
+use crate::rate_limit::{Guarded, Uploads};
 use crate::routes::auth::proto_image;
 use crate::routes::{Created, created};
 use crate::state::AppState;
@@ -229,7 +229,7 @@ pub async fn get_request(
 )]
 pub async fn approve_request(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     Path(id): Path<String>,
 ) -> Result<Json<VerificationBody>, Problem> {
@@ -271,7 +271,7 @@ pub struct RejectBody {
 )]
 pub async fn reject_request(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectBody>,

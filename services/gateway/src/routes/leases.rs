@@ -25,6 +25,7 @@ use crate::extract::{ApiJson, ApiQuery, OptionalJson, TextFields, present};
 use crate::grpc::Forward;
 use crate::model::{naira, non_empty};
 use crate::problem::{Problem, ProblemDocument};
+use crate::rate_limit::Guarded;
 use crate::routes::{Created, created};
 use crate::state::AppState;
 
@@ -737,7 +738,7 @@ pub async fn list_versions(
 )]
 pub async fn sign_lease(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SignLeaseRequest>,
@@ -818,7 +819,7 @@ pub async fn withdraw_lease(
 )]
 pub async fn authorize_lease(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<AuthorizeLeaseRequest>,

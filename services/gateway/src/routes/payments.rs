@@ -17,6 +17,7 @@ use crate::extract::{ApiJson, ApiQuery, OptionalJson, TextFields, present};
 use crate::grpc::Forward;
 use crate::model::{naira, non_empty};
 use crate::problem::{Problem, ProblemDocument, ProblemType};
+use crate::rate_limit::Guarded;
 use crate::state::AppState;
 
 /// Paystack's events are a few KiB: bodies over this are refused before being read.
@@ -284,7 +285,7 @@ pub struct WebhookReceived {
 )]
 pub async fn contact_unlock(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     ApiJson(body): ApiJson<ContactUnlockRequest>,
 ) -> Result<Json<CheckoutBody>, Problem> {
@@ -323,7 +324,7 @@ pub async fn contact_unlock(
 )]
 pub async fn rent(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     ApiJson(body): ApiJson<RentRequest>,
 ) -> Result<Json<CheckoutBody>, Problem> {
@@ -441,7 +442,7 @@ pub async fn verify_transaction(
 )]
 pub async fn refund_transaction(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<RefundBody>,
@@ -479,7 +480,7 @@ pub async fn refund_transaction(
 )]
 pub async fn set_payout_account(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: AuthUser<Guarded>,
     forward: Forward,
     ApiJson(body): ApiJson<PayoutAccountRequest>,
 ) -> Result<Json<PayoutAccountBody>, Problem> {

@@ -26,7 +26,8 @@ use crate::state::AppState;
 pub enum HandshakeRefused {
     /// No token, or one that is malformed, expired, badly signed or revoked.
     Unauthenticated,
-    /// The revocation list cannot be read: the gateway fails closed.
+    /// The revocation list cannot be read and the outage is past its grace
+    /// (`redis_outage.rs`): the gateway fails closed.
     Unavailable,
 }
 
@@ -91,11 +92,22 @@ impl Caller {
             .verifier
             .verify(token)
             .map_err(|e| refuse(&e.to_string()))?;
-        match session_revoked(&state.redis, claims.sid).await {
+        match state
+            .redis_outage
+            .call(session_revoked(&state.redis, claims.sid))
+            .await
+        {
             Ok(false) => {}
             Ok(true) => return Err(refuse("session revoked")),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot check the token revocation list for a socket");
+            // Degraded mode (`redis_outage.rs`): chat keeps working through a short outage.
+            Err(down) if down.within_grace => {
+                tracing::debug!("Redis is down: socket admitted without the revocation check");
+            }
+            Err(down) => {
+                tracing::warn!(
+                    outage_secs = down.lasted.as_secs(),
+                    "Redis down past the grace: cannot check the revocation list for a socket"
+                );
                 return Err(HandshakeRefused::Unavailable);
             }
         }
@@ -146,11 +158,19 @@ impl Caller {
         if self.expires_in().is_zero() {
             return Admission::Closing(Problem::unauthenticated(), "expired");
         }
-        match session_revoked(&state.redis, self.claims.sid).await {
+        match state
+            .redis_outage
+            .call(session_revoked(&state.redis, self.claims.sid))
+            .await
+        {
             Ok(false) => Admission::Admitted,
             Ok(true) => Admission::Closing(Problem::unauthenticated(), "revoked"),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot check the token revocation list for a socket event");
+            Err(down) if down.within_grace => Admission::Admitted,
+            Err(down) => {
+                tracing::warn!(
+                    outage_secs = down.lasted.as_secs(),
+                    "Redis down past the grace: cannot check the revocation list for a socket event"
+                );
                 Admission::Refused(Problem::service_unavailable())
             }
         }
@@ -208,7 +228,7 @@ fn rate_limited(retry_after: Duration) -> Problem {
 
 /// Until the socket is gone: disconnects it when the token expires, or when a periodic check
 /// finds its login session revoked. While the revocation list cannot be read the socket
-/// stays (each of its events is refused, failing closed, until it can).
+/// stays (its events are admitted during the outage's grace and refused after it).
 pub async fn watch_session(state: AppState, socket: SocketRef, caller: std::sync::Arc<Caller>) {
     let expiry = tokio::time::sleep(caller.expires_in());
     tokio::pin!(expiry);
@@ -220,10 +240,11 @@ pub async fn watch_session(state: AppState, socket: SocketRef, caller: std::sync
         tokio::select! {
             () = caller.gone.cancelled() => return,
             () = &mut expiry => break "expired",
-            _ = checks.tick() => match session_revoked(&state.redis, caller.claims.sid).await {
+            _ = checks.tick() => match state.redis_outage.call(session_revoked(&state.redis, caller.claims.sid)).await {
                 Ok(false) => {}
                 Ok(true) => break "revoked",
-                Err(e) => tracing::warn!(error = %e, socket_id = %socket.id, "cannot check a socket's session; checking again later"),
+                // The outage is logged once by `RedisOutage`; the events decide what to refuse.
+                Err(_) => tracing::debug!(socket_id = %socket.id, "cannot check a socket's session; checking again later"),
             },
         }
     };

@@ -3,7 +3,8 @@
 //! The handshake carries the access token, `auth: {token}`; it is checked like a REST bearer
 //! token (signature, issuer, audience, expiry, and the revocation list), and a refused
 //! handshake is a `connect_error` whose `message` is the problem type's slug
-//! (`unauthenticated`, or `service-unavailable` when the revocation list cannot be read).
+//! (`unauthenticated`, or `service-unavailable` when Redis, which holds the revocation list,
+//! has been down longer than the outage grace: `redis_outage.rs`).
 //! An open socket is disconnected when its token expires or its login session is revoked
 //! (logout, refresh-token reuse): checked every `RENTORY_SOCKET_SESSION_CHECK_SECS` and
 //! before each event; the server emits `session_ended {reason}` (`expired` or `revoked`, or

@@ -87,16 +87,20 @@ async fn a_revoked_session_is_401() {
 }
 
 #[tokio::test]
-async fn an_unreachable_revocation_list_fails_closed_with_503() {
+async fn an_unreachable_revocation_list_fails_closed_past_the_outage_grace() {
     let dead_redis = dead_url().await.replace("http://", "redis://");
-    let app = TestApp::new(|c| c.redis_url = dead_redis.into()).await;
-    let (token, _) = app.token();
-    problem(
-        app.send(get_with_token("/me", &token)).await,
-        503,
-        "service-unavailable",
-    )
+    let app = TestApp::new(|c| {
+        c.redis_url = dead_redis.into();
+        c.redis_outage_grace = std::time::Duration::ZERO;
+    })
     .await;
+    let (token, _) = app.token();
+    let response = app.send(get_with_token("/me", &token)).await;
+    assert!(
+        response.headers().contains_key(header::RETRY_AFTER),
+        "a 503 says when to come back"
+    );
+    problem(response, 503, "service-unavailable").await;
 }
 
 #[tokio::test]

@@ -258,7 +258,7 @@ async fn uploads_have_their_own_budget_charged_before_the_form_is_read() {
 }
 
 #[tokio::test]
-async fn with_redis_down_sign_in_fails_open_and_user_routes_fail_closed() {
+async fn with_redis_down_sign_in_and_user_routes_go_on_and_guarded_routes_refuse() {
     let dead_redis = dead_url().await.replace("http://", "redis://");
     let (app, calls) = with_fakes(false, |c| c.redis_url = dead_redis.into()).await;
 
@@ -266,20 +266,59 @@ async fn with_redis_down_sign_in_fails_open_and_user_routes_fail_closed() {
     assert_eq!(
         response.status(),
         201,
-        "registration goes on without counters"
+        "registration goes on, counted in memory"
     );
     assert_eq!(calls.count("register"), 1);
     // The fake identity answers every login with a lock: it was reached.
     problem(app.send(login()).await, 423, "account-locked").await;
     assert_eq!(calls.count("login"), 1);
 
-    // The bearer-token check still fails closed, before any service is called.
+    // Within the outage's grace the revocation check is skipped on ordinary routes...
     let (token, _) = app.token();
-    problem(
-        app.send(get_with_token("/me", &token)).await,
-        503,
-        "service-unavailable",
-    )
+    app.send(get_with_token("/me", &token)).await;
+    assert_eq!(calls.count("get_me"), 1, "/me reached identity");
+
+    // ...but not where money moves or staff decide: 503 before any service is called.
+    let mut request = post_json("/kyc/requests/vr-1/reject", r#"{"reason": "blurry"}"#);
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("value"),
+    );
+    let response = app.send(request).await;
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    problem(response, 503, "service-unavailable").await;
+    let mut request = post_json("/payments/contact-unlock", r#"{"property_id": "p-1"}"#);
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("value"),
+    );
+    problem(app.send(request).await, 503, "service-unavailable").await;
+    assert_eq!(calls.count("InitContactUnlock"), 0);
+}
+
+#[tokio::test]
+async fn with_redis_down_the_limits_are_counted_in_memory() {
+    let dead_redis = dead_url().await.replace("http://", "redis://");
+    let (app, calls) = with_fakes(false, |c| {
+        c.redis_url = dead_redis.into();
+        c.rate_limits.auth = Some(Limit::new(2, 60));
+        c.rate_limits.api = Some(Limit::new(2, 60));
+    })
     .await;
-    assert_eq!(calls.count("get_me"), 0);
+    for _ in 0..2 {
+        problem(app.send(login()).await, 423, "account-locked").await;
+    }
+    assert_limited(app.send(login()).await, 60).await;
+    assert_eq!(
+        calls.count("login"),
+        2,
+        "the third login never reached identity"
+    );
+
+    let (token, _) = app.token();
+    for _ in 0..2 {
+        app.send(get_with_token("/me", &token)).await;
+    }
+    assert_limited(app.send(get_with_token("/me", &token)).await, 60).await;
+    assert_eq!(calls.count("get_me"), 2);
 }
