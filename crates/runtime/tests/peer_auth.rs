@@ -331,10 +331,41 @@ async fn none_mode_sends_calls_as_they_are() {
     assert_eq!(headers[0].get("authorization").unwrap(), USER_JWT);
 }
 
+/// The first bytes a channel to `scheme://` a bare TCP listener sends.
+async fn first_bytes_sent(scheme: &str) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+    let mut client = HealthClient::new(grpc::channel(&url, &PeerAuth::None).unwrap());
+    // Fails once the listener hangs up; only what it sent first matters.
+    let call = tokio::spawn(async move { check(&mut client).await });
+    let mut bytes = vec![0; 8];
+    let read = async {
+        let (mut socket, _) = listener.accept().await?;
+        socket.read_exact(&mut bytes).await
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("the channel connects within 5 s")
+        .expect("and sends 8 bytes");
+    let _ = call.await;
+    bytes
+}
+
 #[tokio::test]
-async fn https_peers_get_tls_and_bad_urls_are_refused() {
-    // Lazy: building the channel loads the system's CA certificates but connects nowhere.
-    assert!(grpc::channel("https://lease-3xq7-ew.a.run.app", &PeerAuth::None).is_ok());
+async fn https_peers_are_spoken_to_in_tls_and_http_ones_in_cleartext() {
+    // A TLS record of type handshake (the ClientHello) against HTTP/2's cleartext preface.
+    assert_eq!(first_bytes_sent("https").await[..2], [0x16, 0x03]);
+    assert_eq!(first_bytes_sent("http").await, b"PRI * HT");
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_at_start_up() {
     let err = grpc::channel("not a url", &PeerAuth::None).unwrap_err();
     assert!(err.to_string().contains("not a url"));
+    // Google mode needs an origin to ask a token for.
+    let metadata = MockServer::start().await;
+    let err = grpc::channel("/no/host", &google(&metadata)).unwrap_err();
+    assert!(err.to_string().contains("/no/host"));
+    assert_eq!(metadata_fetches(&metadata).await, 0);
 }
