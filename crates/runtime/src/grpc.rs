@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{ClientTlsConfig, Endpoint};
 
+pub use crate::peer_auth::{PeerAuth, PeerChannel};
 use crate::trace_context;
 
 /// gRPC messages may carry two KYC images or ten listing photos; the gateway caps each
@@ -93,14 +94,25 @@ where
 
 /// A lazily connecting channel to another service: start-up order does not matter, and a
 /// service that is down fails its calls (UNAVAILABLE) instead of the caller's start-up.
-pub fn channel(url: &str) -> Result<Channel, ServeError> {
-    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| ServeError::Url {
+/// `https://` URLs (Cloud Run) get TLS checked against the system's CA certificates;
+/// `http://` stays cleartext HTTP/2 (local runs). `peer_auth` decides whether each call
+/// carries the caller's ID token.
+pub fn channel(url: &str, peer_auth: &PeerAuth) -> Result<PeerChannel, ServeError> {
+    let invalid = |reason: String| ServeError::Url {
         url: url.to_owned(),
-        reason: e.to_string(),
-    })?;
-    Ok(endpoint
+        reason,
+    };
+    let mut endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| invalid(e.to_string()))?;
+    if endpoint.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().with_native_roots())
+            .map_err(|e| invalid(format!("no TLS: {}", crate::error_chain(&e))))?;
+    }
+    let uri = endpoint.uri().clone();
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(30))
         .tcp_nodelay(true)
-        .connect_lazy())
+        .connect_lazy();
+    peer_auth.wrap(&uri, channel).map_err(invalid)
 }

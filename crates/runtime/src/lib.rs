@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod grpc;
+pub mod peer_auth;
 pub mod rpc_error;
 pub mod shutdown;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use rentory_auth::{SigningKeyPair, TokenSettings};
 use rentory_checkout_simulator::{DEV_SECRET_KEY, SimulatorConfig};
+use rentory_runtime::grpc::PeerAuth;
 use rentory_runtime::{CancellationToken, grpc};
 use rentory_storage::LocalLinks;
 use secrecy::SecretString;
@@ -388,6 +389,8 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         face_match_backoff: t.face_match_backoff,
         max_upload_bytes: t.max_upload_bytes,
         port: kyc_addr.port(),
+        // One process on loopback: nothing between the services to authenticate to.
+        peer_auth: PeerAuth::None,
     };
     let ai_config = ai_orchestrator::Config {
         gemini: t.gemini.clone(),
@@ -467,6 +470,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         payments_url: format!("http://{payments_addr}"),
         chat_url: format!("http://{chat_addr}"),
         lease_url: format!("http://{lease_addr}"),
+        peer_auth: PeerAuth::None,
         nats_url: options.nats_url.clone(),
         socket: t.socket,
         photos: Some(gateway::LocalPhotos {

@@ -2,6 +2,7 @@
 
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
+use rentory_runtime::grpc::PeerAuth;
 use secrecy::SecretString;
 
 /// The gRPC port when `PORT` is unset.
@@ -25,6 +26,7 @@ pub const DEFAULT_SESSION_CACHE: usize = 100_000;
 /// | `RENTORY_LISTINGS_URL` | `http://127.0.0.1:50054` (the property a session is about) |
 /// | `RENTORY_IDENTITY_URL` | `http://127.0.0.1:50051` (checking a guide before assignment) |
 /// | `RENTORY_CHAT_SESSION_CACHE` | 100000 sessions kept in memory for sending (0: none) |
+/// | `RENTORY_PEER_AUTH` | `none`; `google` on Cloud Run: calls to other services carry an ID token from the metadata server (`GCE_METADATA_HOST` overrides its host) |
 /// | `PORT` | 50055 |
 #[derive(Clone)]
 pub struct Config {
@@ -37,6 +39,8 @@ pub struct Config {
     pub identity_url: String,
     pub session_cache: usize,
     pub port: u16,
+    /// `RENTORY_PEER_AUTH`: whether calls to other services carry an ID token.
+    pub peer_auth: PeerAuth,
 }
 
 impl std::fmt::Debug for Config {
@@ -49,6 +53,7 @@ impl std::fmt::Debug for Config {
             .field("identity_url", &self.identity_url)
             .field("session_cache", &self.session_cache)
             .field("port", &self.port)
+            .field("peer_auth", &self.peer_auth)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +79,7 @@ impl Config {
             identity_url: config::or_default("RENTORY_IDENTITY_URL", DEFAULT_IDENTITY_URL),
             session_cache: config::parse_or("RENTORY_CHAT_SESSION_CACHE", DEFAULT_SESSION_CACHE)?,
             port: config::port(DEFAULT_PORT)?,
+            peer_auth: PeerAuth::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -110,6 +116,7 @@ impl Config {
             identity_url,
             session_cache: DEFAULT_SESSION_CACHE,
             port: DEFAULT_PORT,
+            peer_auth: PeerAuth::None,
         }
     }
 }

@@ -60,8 +60,8 @@ pub async fn serve(
         TokenVerifier::new(&config.jwt_public_key, &config.token_settings).map_err(Error::Key)?;
     // Channels connect lazily: listings and identity may start after us.
     let peers = peers::Peers::new(
-        grpc::channel(&config.listings_url)?,
-        grpc::channel(&config.identity_url)?,
+        grpc::channel(&config.listings_url, &config.peer_auth)?,
+        grpc::channel(&config.identity_url, &config.peer_auth)?,
     );
     let pool = db::connect(
         &config.database_url,

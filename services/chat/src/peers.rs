@@ -7,8 +7,8 @@ use rentory_proto::identity::v1 as identity;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::listings::v1 as listings;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
+use rentory_runtime::grpc::PeerChannel;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
@@ -31,12 +31,12 @@ pub struct Account {
 
 #[derive(Clone)]
 pub struct Peers {
-    listings: ListingsClient<Channel>,
-    identity: IdentityServiceClient<Channel>,
+    listings: ListingsClient<PeerChannel>,
+    identity: IdentityServiceClient<PeerChannel>,
 }
 
 impl Peers {
-    pub fn new(listings: Channel, identity: Channel) -> Self {
+    pub fn new(listings: PeerChannel, identity: PeerChannel) -> Self {
         Self {
             listings: ListingsClient::new(listings),
             identity: IdentityServiceClient::new(identity),

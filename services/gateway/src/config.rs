@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::http::HeaderValue;
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
+use rentory_runtime::grpc::PeerAuth;
 use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 
@@ -49,6 +50,7 @@ pub const DEFAULT_PHOTOS_DIR: &str = ".local/photos";
 /// | `RENTORY_PAYMENTS_URL` | `http://127.0.0.1:50057` |
 /// | `RENTORY_CHAT_URL` | `http://127.0.0.1:50055` |
 /// | `RENTORY_LEASE_URL` | `http://127.0.0.1:50056` |
+/// | `RENTORY_PEER_AUTH` | `none`; `google` on Cloud Run: calls to other services carry an ID token from the metadata server (`GCE_METADATA_HOST` overrides its host) |
 /// | `NATS_URL` | `nats://127.0.0.1:4222`: live chat fan-out between gateway instances (core NATS `chat.session.<id>`); connected in the background, never needed to start |
 /// | `RENTORY_JWT_PUBLIC_KEY` | required (Ed25519 SPKI PEM) |
 /// | `RENTORY_JWT_ISSUER`, `RENTORY_JWT_AUDIENCE` | `rentory-identity`, `rentory` |
@@ -85,6 +87,8 @@ pub struct Config {
     pub chat_url: String,
     /// `RENTORY_LEASE_URL`: the lease service.
     pub lease_url: String,
+    /// `RENTORY_PEER_AUTH`: whether calls to other services carry an ID token.
+    pub peer_auth: PeerAuth,
     /// `NATS_URL`: where chat room events travel between gateway instances.
     pub nats_url: String,
     /// `RENTORY_SOCKET_*`: the Socket.IO endpoint's limits.
@@ -167,6 +171,7 @@ impl Config {
             payments_url: DEFAULT_PAYMENTS_URL.to_owned(),
             chat_url: DEFAULT_CHAT_URL.to_owned(),
             lease_url: DEFAULT_LEASE_URL.to_owned(),
+            peer_auth: PeerAuth::None,
             nats_url: DEFAULT_NATS_URL.to_owned(),
             socket: SocketSettings::default(),
             jwt_public_key: jwt_public_key.into(),
@@ -209,6 +214,7 @@ impl Config {
             payments_url: config::or_default("RENTORY_PAYMENTS_URL", DEFAULT_PAYMENTS_URL),
             chat_url: config::or_default("RENTORY_CHAT_URL", DEFAULT_CHAT_URL),
             lease_url: config::or_default("RENTORY_LEASE_URL", DEFAULT_LEASE_URL),
+            peer_auth: PeerAuth::from_env()?,
             nats_url: config::or_default("NATS_URL", DEFAULT_NATS_URL),
             socket: SocketSettings::from_env()?,
             jwt_public_key: config::required("RENTORY_JWT_PUBLIC_KEY")?,

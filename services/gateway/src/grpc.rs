@@ -14,9 +14,8 @@ use rentory_proto::kyc::v1::kyc_service_client::KycServiceClient;
 use rentory_proto::lease::v1::leases_client::LeasesClient;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
 use rentory_proto::payments::v1::payments_client::PaymentsClient;
-use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, ServeError};
+use rentory_runtime::grpc::{MAX_MESSAGE_BYTES, PeerChannel, ServeError};
 use tonic::metadata::{MetadataMap, MetadataValue};
-use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::client_ip;
@@ -30,31 +29,31 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 /// whatever is up; a service that is down fails its calls with UNAVAILABLE (503 here).
 #[derive(Clone)]
 pub struct Clients {
-    pub identity: IdentityServiceClient<Channel>,
-    pub kyc: KycServiceClient<Channel>,
-    pub ai: AiOrchestratorClient<Channel>,
-    pub listings: ListingsClient<Channel>,
-    pub payments: PaymentsClient<Channel>,
-    pub chat: ChatClient<Channel>,
-    pub leases: LeasesClient<Channel>,
-    pub identity_health: HealthClient<Channel>,
-    pub kyc_health: HealthClient<Channel>,
-    pub ai_health: HealthClient<Channel>,
-    pub listings_health: HealthClient<Channel>,
-    pub payments_health: HealthClient<Channel>,
-    pub chat_health: HealthClient<Channel>,
-    pub lease_health: HealthClient<Channel>,
+    pub identity: IdentityServiceClient<PeerChannel>,
+    pub kyc: KycServiceClient<PeerChannel>,
+    pub ai: AiOrchestratorClient<PeerChannel>,
+    pub listings: ListingsClient<PeerChannel>,
+    pub payments: PaymentsClient<PeerChannel>,
+    pub chat: ChatClient<PeerChannel>,
+    pub leases: LeasesClient<PeerChannel>,
+    pub identity_health: HealthClient<PeerChannel>,
+    pub kyc_health: HealthClient<PeerChannel>,
+    pub ai_health: HealthClient<PeerChannel>,
+    pub listings_health: HealthClient<PeerChannel>,
+    pub payments_health: HealthClient<PeerChannel>,
+    pub chat_health: HealthClient<PeerChannel>,
+    pub lease_health: HealthClient<PeerChannel>,
 }
 
 impl Clients {
     pub fn connect(config: &Config) -> Result<Self, ServeError> {
-        let identity = rentory_runtime::grpc::channel(&config.identity_url)?;
-        let kyc = rentory_runtime::grpc::channel(&config.kyc_url)?;
-        let ai = rentory_runtime::grpc::channel(&config.ai_url)?;
-        let listings = rentory_runtime::grpc::channel(&config.listings_url)?;
-        let payments = rentory_runtime::grpc::channel(&config.payments_url)?;
-        let chat = rentory_runtime::grpc::channel(&config.chat_url)?;
-        let lease = rentory_runtime::grpc::channel(&config.lease_url)?;
+        let identity = rentory_runtime::grpc::channel(&config.identity_url, &config.peer_auth)?;
+        let kyc = rentory_runtime::grpc::channel(&config.kyc_url, &config.peer_auth)?;
+        let ai = rentory_runtime::grpc::channel(&config.ai_url, &config.peer_auth)?;
+        let listings = rentory_runtime::grpc::channel(&config.listings_url, &config.peer_auth)?;
+        let payments = rentory_runtime::grpc::channel(&config.payments_url, &config.peer_auth)?;
+        let chat = rentory_runtime::grpc::channel(&config.chat_url, &config.peer_auth)?;
+        let lease = rentory_runtime::grpc::channel(&config.lease_url, &config.peer_auth)?;
         Ok(Self {
             identity: IdentityServiceClient::new(identity.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)

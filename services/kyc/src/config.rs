@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
+use rentory_runtime::grpc::PeerAuth;
 use rentory_storage::LocalLinks;
 use secrecy::SecretString;
 
@@ -38,6 +39,7 @@ pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 /// | `RENTORY_FACE_MATCH_MAX_ATTEMPTS` | 6 |
 /// | `RENTORY_FACE_MATCH_BACKOFF_MS` | 2000 (first retry; doubles, jittered, capped) |
 /// | `RENTORY_MAX_UPLOAD_BYTES` | 5 MiB per image |
+/// | `RENTORY_PEER_AUTH` | `none`; `google` on Cloud Run: calls to other services carry an ID token from the metadata server (`GCE_METADATA_HOST` overrides its host) |
 /// | `PORT` | 50052 |
 #[derive(Clone)]
 pub struct Config {
@@ -55,6 +57,8 @@ pub struct Config {
     pub face_match_backoff: Duration,
     pub max_upload_bytes: usize,
     pub port: u16,
+    /// `RENTORY_PEER_AUTH`: whether calls to other services carry an ID token.
+    pub peer_auth: PeerAuth,
 }
 
 impl std::fmt::Debug for Config {
@@ -68,6 +72,7 @@ impl std::fmt::Debug for Config {
             .field("face_match_backoff", &self.face_match_backoff)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("port", &self.port)
+            .field("peer_auth", &self.peer_auth)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +132,7 @@ impl Config {
                 DEFAULT_MAX_UPLOAD_BYTES,
             )?,
             port: config::port(DEFAULT_PORT)?,
+            peer_auth: PeerAuth::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -196,6 +202,7 @@ mod tests {
             face_match_backoff: DEFAULT_FACE_MATCH_BACKOFF,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             port: DEFAULT_PORT,
+            peer_auth: PeerAuth::None,
         }
     }
 

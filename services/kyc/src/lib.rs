@@ -62,7 +62,7 @@ pub async fn serve(
     let bucket = Bucket::open(BUCKET_NAME, &config.bucket_url, config.local_links.clone())
         .map_err(Error::Bucket)?;
     let ai = match &config.ai_url {
-        Some(url) => Some(face_match::client(grpc::channel(url)?)),
+        Some(url) => Some(face_match::client(grpc::channel(url, &config.peer_auth)?)),
         None => {
             tracing::warn!(
                 "RENTORY_AI_URL is unset: face matches are recorded UNAVAILABLE for manual review"

@@ -2,6 +2,7 @@
 
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
+use rentory_runtime::grpc::PeerAuth;
 use secrecy::SecretString;
 
 /// The gRPC port when `PORT` is unset.
@@ -26,6 +27,7 @@ pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 16;
 /// | `RENTORY_IDENTITY_URL` | `http://127.0.0.1:50051` (the parties' names, roles, statuses) |
 /// | `RENTORY_CHAT_URL` | `http://127.0.0.1:50055` (the parties talked about the property) |
 /// | `RENTORY_AI_URL` | `http://127.0.0.1:50053` (the legal architect that drafts) |
+/// | `RENTORY_PEER_AUTH` | `none`; `google` on Cloud Run: calls to other services carry an ID token from the metadata server (`GCE_METADATA_HOST` overrides its host) |
 /// | `PORT` | 50056 |
 #[derive(Clone)]
 pub struct Config {
@@ -39,6 +41,8 @@ pub struct Config {
     pub chat_url: String,
     pub ai_url: String,
     pub port: u16,
+    /// `RENTORY_PEER_AUTH`: whether calls to other services carry an ID token.
+    pub peer_auth: PeerAuth,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +56,7 @@ impl std::fmt::Debug for Config {
             .field("chat_url", &self.chat_url)
             .field("ai_url", &self.ai_url)
             .field("port", &self.port)
+            .field("peer_auth", &self.peer_auth)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +83,7 @@ impl Config {
             chat_url: config::or_default("RENTORY_CHAT_URL", DEFAULT_CHAT_URL),
             ai_url: config::or_default("RENTORY_AI_URL", DEFAULT_AI_URL),
             port: config::port(DEFAULT_PORT)?,
+            peer_auth: PeerAuth::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -117,6 +123,7 @@ impl Config {
             chat_url,
             ai_url,
             port: DEFAULT_PORT,
+            peer_auth: PeerAuth::None,
         }
     }
 }

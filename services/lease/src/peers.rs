@@ -11,9 +11,9 @@ use rentory_proto::identity::v1 as identity;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::listings::v1 as listings;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
+use rentory_runtime::grpc::PeerChannel;
 use rentory_runtime::rpc_error::{self, Reason};
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
@@ -43,14 +43,19 @@ pub struct Person {
 
 #[derive(Clone)]
 pub struct Peers {
-    listings: ListingsClient<Channel>,
-    identity: IdentityServiceClient<Channel>,
-    chat: ChatClient<Channel>,
-    ai: AiOrchestratorClient<Channel>,
+    listings: ListingsClient<PeerChannel>,
+    identity: IdentityServiceClient<PeerChannel>,
+    chat: ChatClient<PeerChannel>,
+    ai: AiOrchestratorClient<PeerChannel>,
 }
 
 impl Peers {
-    pub fn new(listings: Channel, identity: Channel, chat: Channel, ai: Channel) -> Self {
+    pub fn new(
+        listings: PeerChannel,
+        identity: PeerChannel,
+        chat: PeerChannel,
+        ai: PeerChannel,
+    ) -> Self {
         Self {
             listings: ListingsClient::new(listings),
             identity: IdentityServiceClient::new(identity),

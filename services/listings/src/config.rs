@@ -2,6 +2,7 @@
 
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
+use rentory_runtime::grpc::PeerAuth;
 use secrecy::SecretString;
 
 /// The gRPC port when `PORT` is unset.
@@ -41,6 +42,7 @@ pub const DEFAULT_CONTACT_UNLOCK_KOBO: i64 = 500_000;
 /// | `RENTORY_MAX_UPLOAD_BYTES` | 5 MiB per photo |
 /// | `RENTORY_DISCOVER_WINDOW` | 100 nearest listings ranked per window |
 /// | `RENTORY_CONTACT_UNLOCK_KOBO` | 500000 (NGN 5,000), quoted in the 402 of a locked contact |
+/// | `RENTORY_PEER_AUTH` | `none`; `google` on Cloud Run: calls to other services carry an ID token from the metadata server (`GCE_METADATA_HOST` overrides its host) |
 /// | `PORT` | 50054 |
 #[derive(Clone)]
 pub struct Config {
@@ -57,6 +59,8 @@ pub struct Config {
     pub discover_window: u32,
     pub contact_unlock_kobo: i64,
     pub port: u16,
+    /// `RENTORY_PEER_AUTH`: whether calls to other services carry an ID token.
+    pub peer_auth: PeerAuth,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("max_photo_bytes", &self.max_photo_bytes)
             .field("discover_window", &self.discover_window)
             .field("port", &self.port)
+            .field("peer_auth", &self.peer_auth)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +116,7 @@ impl Config {
                 DEFAULT_CONTACT_UNLOCK_KOBO,
             )?,
             port: config::port(DEFAULT_PORT)?,
+            peer_auth: PeerAuth::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -163,6 +169,7 @@ impl Config {
             discover_window: DEFAULT_DISCOVER_WINDOW,
             contact_unlock_kobo: DEFAULT_CONTACT_UNLOCK_KOBO,
             port: DEFAULT_PORT,
+            peer_auth: PeerAuth::None,
         }
     }
 }

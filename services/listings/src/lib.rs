@@ -66,8 +66,9 @@ pub async fn serve(
         config.photos_public_url.clone(),
     )?;
     // Channels connect lazily: identity and the AI orchestrator may start after us.
-    let identity = IdentityServiceClient::new(grpc::channel(&config.identity_url)?);
-    let ai = AiOrchestratorClient::new(grpc::channel(&config.ai_url)?)
+    let identity =
+        IdentityServiceClient::new(grpc::channel(&config.identity_url, &config.peer_auth)?);
+    let ai = AiOrchestratorClient::new(grpc::channel(&config.ai_url, &config.peer_auth)?)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
 

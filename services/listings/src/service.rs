@@ -9,10 +9,10 @@ use rentory_proto::identity::v1 as identity;
 use rentory_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use rentory_proto::listings::v1 as pb;
 use rentory_proto::listings::v1::listings_server::Listings;
+use rentory_runtime::grpc::PeerChannel;
 use rentory_storage::Bucket;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -36,8 +36,8 @@ pub struct ListingsApi {
     pool: PgPool,
     verifier: TokenVerifier,
     photos: Bucket,
-    identity: IdentityServiceClient<Channel>,
-    ai: AiOrchestratorClient<Channel>,
+    identity: IdentityServiceClient<PeerChannel>,
+    ai: AiOrchestratorClient<PeerChannel>,
     max_photo_bytes: usize,
     discover_window: u32,
     contact_unlock_kobo: i64,
@@ -55,8 +55,8 @@ impl ListingsApi {
         pool: PgPool,
         verifier: TokenVerifier,
         photos: Bucket,
-        identity: IdentityServiceClient<Channel>,
-        ai: AiOrchestratorClient<Channel>,
+        identity: IdentityServiceClient<PeerChannel>,
+        ai: AiOrchestratorClient<PeerChannel>,
         limits: Limits,
     ) -> Self {
         Self {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rentory_auth::TokenSettings;
 use rentory_runtime::config::{self, ConfigError};
+use rentory_runtime::grpc::PeerAuth;
 use secrecy::SecretString;
 use url::Url;
 
@@ -48,6 +49,7 @@ pub const DEFAULT_ABANDON_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// | `RENTORY_PAYMENTS_RECONCILE_INTERVAL_MS` | 30000: how often pending transactions and unprocessed webhooks are swept |
 /// | `RENTORY_PAYMENTS_VERIFY_BACKOFF_MS` | 60000: first re-verify of a pending transaction; doubles per attempt, at most an hour |
 /// | `RENTORY_PAYMENTS_ABANDON_AFTER_SECS` | 86400: a transaction still unpaid this long after it started is ABANDONED |
+/// | `RENTORY_PEER_AUTH` | `none`; `google` on Cloud Run: calls to other services carry an ID token from the metadata server (`GCE_METADATA_HOST` overrides its host) |
 /// | `PORT` | 50057 |
 #[derive(Clone)]
 pub struct Config {
@@ -70,6 +72,8 @@ pub struct Config {
     pub verify_backoff: Duration,
     pub abandon_after: Duration,
     pub port: u16,
+    /// `RENTORY_PEER_AUTH`: whether calls to other services carry an ID token.
+    pub peer_auth: PeerAuth,
 }
 
 impl std::fmt::Debug for Config {
@@ -87,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("abandon_after", &self.abandon_after)
             .field("port", &self.port)
+            .field("peer_auth", &self.peer_auth)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +153,7 @@ impl Config {
                 DEFAULT_ABANDON_AFTER.as_secs(),
             )?),
             port: config::port(DEFAULT_PORT)?,
+            peer_auth: PeerAuth::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -226,6 +232,7 @@ impl Config {
             verify_backoff: DEFAULT_VERIFY_BACKOFF,
             abandon_after: DEFAULT_ABANDON_AFTER,
             port: DEFAULT_PORT,
+            peer_auth: PeerAuth::None,
         })
     }
 }

@@ -91,9 +91,13 @@ pub async fn serve(
     })
     .map_err(Error::PaystackClient)?;
     // Channels connect lazily: identity, listings and lease may start after us.
-    let identity = IdentityServiceClient::new(grpc::channel(&config.identity_url)?);
-    let listings = ListingsClient::new(grpc::channel(&config.listings_url)?);
-    let leases = rent::Leases::new(LeasesClient::new(grpc::channel(&config.lease_url)?));
+    let identity =
+        IdentityServiceClient::new(grpc::channel(&config.identity_url, &config.peer_auth)?);
+    let listings = ListingsClient::new(grpc::channel(&config.listings_url, &config.peer_auth)?);
+    let leases = rent::Leases::new(LeasesClient::new(grpc::channel(
+        &config.lease_url,
+        &config.peer_auth,
+    )?));
 
     let pool = db::connect(
         &config.database_url,

@@ -9,8 +9,8 @@
 use rentory_auth::on_behalf;
 use rentory_proto::lease::v1 as lease_pb;
 use rentory_proto::lease::v1::leases_client::LeasesClient;
+use rentory_runtime::grpc::PeerChannel;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -64,11 +64,11 @@ impl Lease {
 /// The lease service's client (`RENTORY_LEASE_URL`).
 #[derive(Clone)]
 pub struct Leases {
-    client: LeasesClient<Channel>,
+    client: LeasesClient<PeerChannel>,
 }
 
 impl Leases {
-    pub fn new(client: LeasesClient<Channel>) -> Self {
+    pub fn new(client: LeasesClient<PeerChannel>) -> Self {
         Self { client }
     }
 

@@ -12,10 +12,10 @@ use rentory_proto::listings::v1 as listings;
 use rentory_proto::listings::v1::listings_client::ListingsClient;
 use rentory_proto::payments::v1 as pb;
 use rentory_proto::payments::v1::payments_server::Payments;
+use rentory_runtime::grpc::PeerChannel;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -39,8 +39,8 @@ pub const MAX_REFUND_REASON_CHARS: usize = 500;
 pub struct PaymentsApi {
     pool: PgPool,
     verifier: TokenVerifier,
-    identity: IdentityServiceClient<Channel>,
-    listings: ListingsClient<Channel>,
+    identity: IdentityServiceClient<PeerChannel>,
+    listings: ListingsClient<PeerChannel>,
     paystack: PaystackClient,
     checkouts: Checkouts,
     settler: Settler,
@@ -56,8 +56,8 @@ pub struct PaymentsApi {
 pub struct Parts {
     pub pool: PgPool,
     pub verifier: TokenVerifier,
-    pub identity: IdentityServiceClient<Channel>,
-    pub listings: ListingsClient<Channel>,
+    pub identity: IdentityServiceClient<PeerChannel>,
+    pub listings: ListingsClient<PeerChannel>,
     pub leases: Leases,
     pub paystack: PaystackClient,
     pub checkouts: Checkouts,

@@ -13,8 +13,8 @@ use rentory_proto::kyc::v1::kyc_service_server::SERVICE_NAME as KYC_SERVICE;
 use rentory_proto::lease::v1::leases_server::SERVICE_NAME as LEASE_SERVICE;
 use rentory_proto::listings::v1::listings_server::SERVICE_NAME as LISTINGS_SERVICE;
 use rentory_proto::payments::v1::payments_server::SERVICE_NAME as PAYMENTS_SERVICE;
+use rentory_runtime::grpc::PeerChannel;
 use serde::Serialize;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -144,7 +144,7 @@ async fn redis_up(pool: &deadpool_redis::Pool) -> bool {
 }
 
 /// The service's own health entry, or the server's ("") when it registered none.
-async fn serving(mut client: HealthClient<Channel>, service: &str) -> bool {
+async fn serving(mut client: HealthClient<PeerChannel>, service: &str) -> bool {
     let check = async {
         let named = client
             .check(HealthCheckRequest {

@@ -184,7 +184,9 @@ impl Turn<'_> {
             })
     }
 
-    fn chat(&self) -> rentory_proto::chat::v1::chat_client::ChatClient<tonic::transport::Channel> {
+    fn chat(
+        &self,
+    ) -> rentory_proto::chat::v1::chat_client::ChatClient<rentory_runtime::grpc::PeerChannel> {
         self.hub.state.clients.chat.clone()
     }
 

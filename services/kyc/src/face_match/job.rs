@@ -6,9 +6,9 @@ use rentory_events::{Delivered, Handler, HandlerError};
 use rentory_proto::ai::v1 as ai;
 use rentory_proto::ai::v1::ai_orchestrator_client::AiOrchestratorClient;
 use rentory_proto::events::v1::VerificationSubmitted;
+use rentory_runtime::grpc::PeerChannel;
 use rentory_storage::Bucket;
 use sqlx::{PgConnection, PgPool};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use super::retry::{RetryPolicy, is_transient};
@@ -31,7 +31,7 @@ pub struct FaceMatchJob {
     pub pool: PgPool,
     pub bucket: Bucket,
     /// `None` when `RENTORY_AI_URL` is unset.
-    pub ai: Option<AiOrchestratorClient<Channel>>,
+    pub ai: Option<AiOrchestratorClient<PeerChannel>>,
     pub policy: RetryPolicy,
     pub call_timeout: Duration,
 }
@@ -112,7 +112,7 @@ impl Handler for FaceMatchJob {
 impl FaceMatchJob {
     async fn call(
         &self,
-        mut client: AiOrchestratorClient<Channel>,
+        mut client: AiOrchestratorClient<PeerChannel>,
         id: Uuid,
         id_image: &ImageRef,
         face_scan: &ImageRef,
@@ -163,7 +163,7 @@ impl FaceMatchJob {
 }
 
 /// A client for the orchestrator at `channel`, allowed to send two full-size images.
-pub fn client(channel: Channel) -> AiOrchestratorClient<Channel> {
+pub fn client(channel: PeerChannel) -> AiOrchestratorClient<PeerChannel> {
     AiOrchestratorClient::new(channel)
         .max_encoding_message_size(rentory_runtime::grpc::MAX_MESSAGE_BYTES)
         .max_decoding_message_size(rentory_runtime::grpc::MAX_MESSAGE_BYTES)

@@ -94,6 +94,7 @@ impl TestApp {
             face_match_backoff: options.backoff,
             max_upload_bytes: options.max_upload_bytes,
             port: 0,
+            peer_auth: rentory_runtime::grpc::PeerAuth::None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
