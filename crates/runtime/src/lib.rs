@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod grpc;
 pub mod rpc_error;
+mod rpc_metrics;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace_context;

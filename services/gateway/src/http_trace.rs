@@ -1,11 +1,18 @@
 //! One span per request, named by the matched route (never the raw URI: signed file links
 //! carry their credential in the query), with the request id, and one log line when the
-//! response is ready. Bodies and headers are never logged.
+//! response is ready. Bodies and headers are never logged. When metrics are exported, one
+//! `http.server.request.duration` record per request, by method, route template and status.
 
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
-use axum::http::{Request, Response};
+use axum::http::{Method, Request, Response};
+use futures::future::{BoxFuture, Either};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Histogram;
+use rentory_runtime::telemetry;
 use tower_http::trace::OnResponse;
 use tracing::Span;
 use tracing::field::Empty;
@@ -25,6 +32,7 @@ pub fn make_span<B>(request: &Request<B>) -> Span {
         .unwrap_or_default();
     tracing::info_span!(
         "request",
+        otel.kind = "server",
         http.method = %request.method(),
         http.route = %route,
         request_id = %request_id,
@@ -48,5 +56,94 @@ impl<B> OnResponse<B> for LogResponse {
         } else {
             tracing::info!(parent: span, status, latency_ms, "request finished");
         }
+    }
+}
+
+static REQUEST_DURATION: LazyLock<Histogram<f64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .f64_histogram("http.server.request.duration")
+        .with_unit("s")
+        .with_description("Time to answer a request, until the response headers")
+        .with_boundaries(telemetry::DURATION_BUCKETS_SECONDS.to_vec())
+        .build()
+});
+
+/// Times each request and records it under its route template, so `/properties/{id}` is
+/// one series, not one per listing. Requests no route matched (Socket.IO, 404s) are
+/// recorded without `http.route`. Without metrics export it passes requests straight on.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordDurationLayer;
+
+impl<S> tower::Layer<S> for RecordDurationLayer {
+    type Service = RecordDuration<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RecordDuration { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordDuration<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<Request<B>> for RecordDuration<S>
+where
+    S: tower::Service<Request<B>, Response = Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Either<S::Future, BoxFuture<'static, Result<S::Response, S::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if !telemetry::metrics_enabled() {
+            return Either::Left(self.inner.call(request));
+        }
+        let started = Instant::now();
+        let method = KeyValue::new("http.request.method", method_name(request.method()));
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|path| KeyValue::new("http.route", path.as_str().to_owned()));
+        let answer = self.inner.call(request);
+        Either::Right(Box::pin(async move {
+            let result = answer.await;
+            if let Ok(response) = &result {
+                let status = KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(response.status().as_u16()),
+                );
+                let elapsed = started.elapsed().as_secs_f64();
+                match route {
+                    Some(route) => REQUEST_DURATION.record(elapsed, &[method, route, status]),
+                    None => REQUEST_DURATION.record(elapsed, &[method, status]),
+                }
+            }
+            result
+        }))
+    }
+}
+
+/// The semantic conventions' closed set of method names; anything else is `_OTHER`, so a
+/// client cannot mint series by inventing methods.
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
     }
 }

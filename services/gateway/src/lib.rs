@@ -146,6 +146,7 @@ fn app(state: AppState) -> (Router, socketioxide::SocketIo) {
                     .on_response(http_trace::LogResponse)
                     .on_failure(()),
             )
+            .layer(http_trace::RecordDurationLayer)
             .layer(socket_layer)
             .layer(middleware::from_fn(problem::finish))
             .option_layer(cors(&state.cors_origins))
