@@ -9,7 +9,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint};
 use tower::layer::util::{Identity, Stack};
 
-pub use crate::rpc_metrics::RpcMetricsLayer;
+use crate::measure::MeasureLayer;
+use crate::rpc_metrics::{RpcDuration, RpcMetricsLayer};
 use crate::trace_context;
 
 /// gRPC messages may carry two KYC images or ten listing photos; the gateway caps each
@@ -45,7 +46,7 @@ pub fn server() -> Server {
     tonic::transport::Server::builder()
         .timeout(Duration::from_secs(30))
         .trace_fn(rpc_span)
-        .layer(RpcMetricsLayer)
+        .layer(MeasureLayer(RpcDuration))
 }
 
 fn rpc_span(request: &http::Request<()>) -> tracing::Span {

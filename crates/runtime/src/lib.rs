@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod grpc;
+pub mod measure;
 pub mod rpc_error;
 mod rpc_metrics;
 pub mod shutdown;

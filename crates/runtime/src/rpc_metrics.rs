@@ -1,88 +1,56 @@
 //! `rpc.server.duration` for every RPC a service answers: rate, errors and latency per
 //! service and method, from one histogram.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::LazyLock;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
 
+use crate::measure::{Measure, MeasureLayer};
 use crate::telemetry;
 
 /// gRPC's UNKNOWN: what a caller sees when the service itself failed rather than answered.
 const UNKNOWN: i64 = 2;
 
 static DURATION: LazyLock<Histogram<f64>> = LazyLock::new(|| {
-    telemetry::meter()
-        .f64_histogram("rpc.server.duration")
-        .with_unit("s")
-        .with_description("Time to answer an RPC, until the response (or error) headers")
-        .with_boundaries(telemetry::DURATION_BUCKETS_SECONDS.to_vec())
-        .build()
+    telemetry::duration_histogram(
+        "rpc.server.duration",
+        "Time to answer an RPC, until the response (or error) headers",
+    )
 });
 
 /// Measures each RPC of the service it wraps (see [`crate::grpc::server`]).
+pub type RpcMetricsLayer = MeasureLayer<RpcDuration>;
+
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RpcMetricsLayer;
+pub struct RpcDuration;
 
-impl<S> tower::Layer<S> for RpcMetricsLayer {
-    type Service = RpcMetrics<S>;
+impl Measure for RpcDuration {
+    /// `rpc.service` and `rpc.method`.
+    type Labels = (String, String);
 
-    fn layer(&self, inner: S) -> Self::Service {
-        RpcMetrics { inner }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct RpcMetrics<S> {
-    inner: S,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-impl<S, B, R> tower::Service<http::Request<B>> for RpcMetrics<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    R: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if !telemetry::metrics_enabled() {
-            return Box::pin(self.inner.call(request));
-        }
-        let started = Instant::now();
+    fn labels<B>(&self, request: &http::Request<B>) -> Self::Labels {
         let (service, method) = service_and_method(request.uri().path());
-        let (service, method) = (service.to_owned(), method.to_owned());
-        let answer = self.inner.call(request);
-        Box::pin(async move {
-            let result = answer.await;
-            let code = match &result {
-                Ok(response) => status_code(response.headers()),
-                Err(_) => UNKNOWN,
-            };
-            DURATION.record(
-                started.elapsed().as_secs_f64(),
-                &[
-                    KeyValue::new("rpc.system", "grpc"),
-                    KeyValue::new("rpc.service", service),
-                    KeyValue::new("rpc.method", method),
-                    KeyValue::new("rpc.grpc.status_code", code),
-                ],
-            );
-            result
-        })
+        (service.to_owned(), method.to_owned())
+    }
+
+    fn record<R>(
+        &self,
+        (service, method): Self::Labels,
+        response: Option<&http::Response<R>>,
+        elapsed: Duration,
+    ) {
+        let code = response.map_or(UNKNOWN, |r| status_code(r.headers()));
+        DURATION.record(
+            elapsed.as_secs_f64(),
+            &[
+                KeyValue::new("rpc.system", "grpc"),
+                KeyValue::new("rpc.service", service),
+                KeyValue::new("rpc.method", method),
+                KeyValue::new("rpc.grpc.status_code", code),
+            ],
+        );
     }
 }
 

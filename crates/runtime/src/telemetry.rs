@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use opentelemetry::metrics::Meter;
+use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
@@ -97,6 +97,16 @@ enum Otlp {
     /// The exporters read `OTEL_EXPORTER_OTLP_*` themselves, signal-specific ones included.
     FromEnvironment,
     Endpoint(String),
+}
+
+/// A histogram of durations in seconds with [`DURATION_BUCKETS_SECONDS`].
+pub fn duration_histogram(name: &'static str, description: &'static str) -> Histogram<f64> {
+    meter()
+        .f64_histogram(name)
+        .with_unit("s")
+        .with_description(description)
+        .with_boundaries(DURATION_BUCKETS_SECONDS.to_vec())
+        .build()
 }
 
 /// Installs the global subscriber and, with an OTLP endpoint, the global tracer and meter

@@ -4,14 +4,13 @@
 //! `http.server.request.duration` record per request, by method, route template and status.
 
 use std::sync::LazyLock;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use axum::http::{Method, Request, Response};
-use futures::future::{BoxFuture, Either};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
+use rentory_runtime::measure::{Measure, MeasureLayer};
 use rentory_runtime::telemetry;
 use tower_http::trace::OnResponse;
 use tracing::Span;
@@ -60,74 +59,52 @@ impl<B> OnResponse<B> for LogResponse {
 }
 
 static REQUEST_DURATION: LazyLock<Histogram<f64>> = LazyLock::new(|| {
-    telemetry::meter()
-        .f64_histogram("http.server.request.duration")
-        .with_unit("s")
-        .with_description("Time to answer a request, until the response headers")
-        .with_boundaries(telemetry::DURATION_BUCKETS_SECONDS.to_vec())
-        .build()
+    telemetry::duration_histogram(
+        "http.server.request.duration",
+        "Time to answer a request, until the response headers",
+    )
 });
 
 /// Times each request and records it under its route template, so `/properties/{id}` is
 /// one series, not one per listing. Requests no route matched (Socket.IO, 404s) are
-/// recorded without `http.route`. Without metrics export it passes requests straight on.
+/// recorded without `http.route`.
+pub fn record_duration() -> MeasureLayer<RequestDuration> {
+    MeasureLayer(RequestDuration)
+}
+
 #[derive(Debug, Clone, Copy)]
-pub struct RecordDurationLayer;
+pub struct RequestDuration;
 
-impl<S> tower::Layer<S> for RecordDurationLayer {
-    type Service = RecordDuration<S>;
+impl Measure for RequestDuration {
+    /// `http.request.method` and `http.route`.
+    type Labels = (KeyValue, Option<KeyValue>);
 
-    fn layer(&self, inner: S) -> Self::Service {
-        RecordDuration { inner }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct RecordDuration<S> {
-    inner: S,
-}
-
-impl<S, B, R> tower::Service<Request<B>> for RecordDuration<S>
-where
-    S: tower::Service<Request<B>, Response = Response<R>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    R: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Either<S::Future, BoxFuture<'static, Result<S::Response, S::Error>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        if !telemetry::metrics_enabled() {
-            return Either::Left(self.inner.call(request));
-        }
-        let started = Instant::now();
+    fn labels<B>(&self, request: &Request<B>) -> Self::Labels {
         let method = KeyValue::new("http.request.method", method_name(request.method()));
         let route = request
             .extensions()
             .get::<MatchedPath>()
             .map(|path| KeyValue::new("http.route", path.as_str().to_owned()));
-        let answer = self.inner.call(request);
-        Either::Right(Box::pin(async move {
-            let result = answer.await;
-            if let Ok(response) = &result {
-                let status = KeyValue::new(
-                    "http.response.status_code",
-                    i64::from(response.status().as_u16()),
-                );
-                let elapsed = started.elapsed().as_secs_f64();
-                match route {
-                    Some(route) => REQUEST_DURATION.record(elapsed, &[method, route, status]),
-                    None => REQUEST_DURATION.record(elapsed, &[method, status]),
-                }
-            }
-            result
-        }))
+        (method, route)
+    }
+
+    fn record<R>(
+        &self,
+        (method, route): Self::Labels,
+        response: Option<&Response<R>>,
+        elapsed: Duration,
+    ) {
+        // The layers below answer every request, errors included (as problem documents).
+        let Some(response) = response else { return };
+        let status = KeyValue::new(
+            "http.response.status_code",
+            i64::from(response.status().as_u16()),
+        );
+        let elapsed = elapsed.as_secs_f64();
+        match route {
+            Some(route) => REQUEST_DURATION.record(elapsed, &[method, route, status]),
+            None => REQUEST_DURATION.record(elapsed, &[method, status]),
+        }
     }
 }
 
