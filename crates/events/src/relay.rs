@@ -1,24 +1,29 @@
 //! Publishes each service's outbox to JetStream.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_nats::connection::State;
 use async_nats::header::NATS_MESSAGE_ID;
 use async_nats::jetstream::{self, message::PublishMessage};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Histogram;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::backoff::{Backoff, pause_or_shutdown};
 use crate::error::EventError;
 use crate::outbox::notify_channel;
-use crate::trace::TRACEPARENT_HEADER;
+use crate::trace::{TRACEPARENT_HEADER, set_remote_parent};
 use rentory_runtime::error_chain as chain;
+use rentory_runtime::telemetry;
+use rentory_runtime::trace_context::current_traceparent;
 
 /// Rows taken per round: bounds how long one transaction holds its row locks.
 const BATCH: i64 = 100;
@@ -38,6 +43,21 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Published rows are kept this long for inspection and replay, then deleted.
 const RETENTION: &str = "7 days";
 const CLEANUP_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Bounds for `rentory.outbox.lag`: milliseconds while the relay keeps up (it gathers
+/// commits for 5 ms), minutes while NATS is down.
+const LAG_BUCKETS_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+];
+
+static OUTBOX_LAG: LazyLock<Histogram<f64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .f64_histogram("rentory.outbox.lag")
+        .with_unit("s")
+        .with_description("From an outbox row's creation to JetStream's ack of its event")
+        .with_boundaries(LAG_BUCKETS_SECONDS.to_vec())
+        .build()
+});
 
 /// Moves committed outbox rows of one schema to JetStream.
 ///
@@ -72,6 +92,9 @@ struct OutboxRow {
     subject: String,
     payload: Vec<u8>,
     traceparent: Option<String>,
+    /// Seconds since the row was created, by the database's clock when it was claimed: the
+    /// lag is measured on one clock, whatever the relay host's says.
+    age_secs: f64,
 }
 
 impl Relay {
@@ -186,13 +209,16 @@ impl Relay {
         let mut tx = self.pool.begin().await?;
         // Unqualified and runtime-checked: the pool's search_path picks the schema.
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT id, subject, payload, traceparent FROM outbox \
+            "SELECT id, subject, payload, traceparent, \
+                    EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8 AS age_secs \
+             FROM outbox \
              WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 \
              FOR UPDATE SKIP LOCKED",
         )
         .bind(BATCH)
         .fetch_all(&mut *tx)
         .await?;
+        let claimed = Instant::now();
         if rows.is_empty() {
             tx.rollback().await?;
             return Ok(0);
@@ -204,7 +230,13 @@ impl Relay {
         // a failure leaves every later row for the next round.
         for row in &rows {
             match self.publish(row).await {
-                Ok(()) => published.push(row.id),
+                Ok(()) => {
+                    if telemetry::metrics_enabled() {
+                        let lag = row.age_secs + claimed.elapsed().as_secs_f64();
+                        OUTBOX_LAG.record(lag, &[KeyValue::new("subject", row.subject.clone())]);
+                    }
+                    published.push(row.id);
+                }
                 Err(error) => {
                     failure = Some(error);
                     break;
@@ -224,13 +256,29 @@ impl Relay {
         }
     }
 
+    /// Publishes one row in a span of the trace that wrote it, so the request's trace shows
+    /// when its event left; consumers then continue the trace from this span.
     async fn publish(&self, row: &OutboxRow) -> Result<(), EventError> {
+        let span = tracing::info_span!(
+            "publish_event",
+            otel.kind = "producer",
+            event_id = %row.id,
+            subject = %row.subject,
+            schema = %self.schema,
+        );
+        set_remote_parent(&span, row.traceparent.as_deref());
+        self.publish_in_span(row).instrument(span).await
+    }
+
+    async fn publish_in_span(&self, row: &OutboxRow) -> Result<(), EventError> {
         let mut message = PublishMessage::build()
             .payload(row.payload.clone().into())
             // JetStream deduplicates on this header.
             .header(NATS_MESSAGE_ID, row.id.to_string());
-        if let Some(traceparent) = &row.traceparent {
-            message = message.header(TRACEPARENT_HEADER, traceparent.as_str());
+        // This span's context when traces are exported; the writer's otherwise (no
+        // OpenTelemetry layer, or the span filtered out), so the chain is never cut here.
+        if let Some(traceparent) = current_traceparent().or_else(|| row.traceparent.clone()) {
+            message = message.header(TRACEPARENT_HEADER, traceparent);
         }
         let publish_error =
             |source: async_nats::jetstream::context::PublishError| EventError::Publish {

@@ -7,8 +7,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{ClientTlsConfig, Endpoint};
+use tower::layer::util::{Identity, Stack};
 
+use crate::measure::MeasureLayer;
 pub use crate::peer_auth::{PeerAuth, PeerChannel};
+use crate::rpc_metrics::{RpcDuration, RpcMetricsLayer};
 use crate::trace_context;
 
 /// gRPC messages may carry two KYC images or ten listing photos; the gateway caps each
@@ -35,12 +38,16 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })
 }
 
+/// What [`server`] returns: a tonic server whose RPCs are measured.
+pub type Server = tonic::transport::Server<Stack<RpcMetricsLayer, Identity>>;
+
 /// A tonic server with one span per RPC (child of the caller's trace, tagged with the
-/// request id).
-pub fn server() -> tonic::transport::Server {
+/// request id) and, when metrics are exported, `rpc.server.duration` per RPC.
+pub fn server() -> Server {
     tonic::transport::Server::builder()
         .timeout(Duration::from_secs(30))
         .trace_fn(rpc_span)
+        .layer(MeasureLayer(RpcDuration))
 }
 
 fn rpc_span(request: &http::Request<()>) -> tracing::Span {
@@ -51,6 +58,7 @@ fn rpc_span(request: &http::Request<()>) -> tracing::Span {
         .unwrap_or("");
     let span = tracing::info_span!(
         "rpc",
+        otel.kind = "server",
         rpc.method = %request.uri().path(),
         request_id = %request_id,
     );

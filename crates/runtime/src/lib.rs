@@ -5,8 +5,10 @@
 pub mod config;
 pub mod db;
 pub mod grpc;
+pub mod measure;
 pub mod peer_auth;
 pub mod rpc_error;
+mod rpc_metrics;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace_context;

@@ -1,11 +1,34 @@
 //! `ai.calls`: one row per model request (each HTTP attempt to Gemini, each offline
 //! answer, each cache hit) with tokens, latency and estimated cost, so spend and failure
-//! rates can be read per task, model and user.
+//! rates can be read per task, model and user. The same calls are counted in
+//! `rentory.ai.tokens` and `rentory.ai.cost` for operators' dashboards.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
+use rentory_runtime::telemetry;
 use sqlx::PgExecutor;
 use uuid::Uuid;
+
+static TOKENS: LazyLock<Counter<u64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .u64_counter("rentory.ai.tokens")
+        .with_unit("{token}")
+        .with_description("Model tokens used, by model, purpose (task) and direction")
+        .build()
+});
+
+/// In millionths of a US dollar, the unit `ai.calls.cost_micro_usd` keeps (Gemini's price
+/// list, `rentory_gemini::estimated_cost_micro_usd`).
+static COST: LazyLock<Counter<u64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .u64_counter("rentory.ai.cost")
+        .with_unit("uUSD")
+        .with_description("Estimated model cost in micro-USD, by model and purpose (task)")
+        .build()
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
@@ -87,6 +110,8 @@ pub async fn record(
     if records.is_empty() {
         return Ok(());
     }
+    // Counted before the insert: the tokens are spent whether or not the log row commits.
+    count(context.task, records);
     let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let models: Vec<String> = records.iter().map(|r| r.model.clone()).collect();
     let outcomes: Vec<String> = records.iter().map(|r| r.outcome.to_owned()).collect();
@@ -125,4 +150,32 @@ pub async fn record(
     .execute(db)
     .await?;
     Ok(())
+}
+
+fn count(task: Task, records: &[CallRecord]) {
+    if !telemetry::metrics_enabled() {
+        return;
+    }
+    let purpose = KeyValue::new("purpose", task.as_str());
+    for record in records {
+        let model = KeyValue::new("model", record.model.clone());
+        let directions = [("input", record.tokens_in), ("output", record.tokens_out)];
+        for (direction, tokens) in directions {
+            if tokens > 0 {
+                TOKENS.add(
+                    tokens,
+                    &[
+                        model.clone(),
+                        purpose.clone(),
+                        KeyValue::new("direction", direction),
+                    ],
+                );
+            }
+        }
+        if let Ok(cost) = u64::try_from(record.cost_micro_usd)
+            && cost > 0
+        {
+            COST.add(cost, &[model, purpose.clone()]);
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //! limits, determines the client IP, then calls one service by gRPC and maps its answer to
 //! JSON or to an RFC 9457 problem. It holds no business rules.
 //!
-//! Requests pass, outermost first: sensitive-header marking, request id, trace span, the
-//! Socket.IO endpoint (`/socket.io/`, live chat: `socket/`), problem completion, CORS (when
+//! Requests pass, outermost first: sensitive-header marking, request id, trace span,
+//! duration metric (when metrics are exported), the Socket.IO endpoint (`/socket.io/`, live chat: `socket/`), problem completion, CORS (when
 //! configured), timeout, panic catching, then the route with its body cap and, for
 //! registration, login and refresh, its per-IP rate limit; the per-user limits are charged
 //! with the bearer-token check (`rate_limit.rs`).
@@ -148,6 +148,7 @@ fn app(state: AppState) -> (Router, socketioxide::SocketIo) {
                     .on_response(http_trace::LogResponse)
                     .on_failure(()),
             )
+            .layer(http_trace::record_duration())
             .layer(socket_layer)
             .layer(middleware::from_fn(problem::finish))
             .option_layer(cors(&state.cors_origins))

@@ -7,14 +7,21 @@
 //! on a period, so a crash after the answer loses nothing. It never trusts the body's
 //! amount or status: an event naming one of our references makes the settler ask
 //! Paystack's verify.
+//!
+//! Both steps are counted in `rentory.payments.webhooks`: `stage` `received` with the
+//! answer's outcome, `processed` with each processing attempt's (the stored `outcome`, or
+//! `RETRY` for an attempt that failed and is tried again).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use rentory_auth::RequestContext;
 use rentory_paystack::webhook::{self, WebhookEvent};
 use rentory_runtime::CancellationToken;
+use rentory_runtime::telemetry;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -36,6 +43,24 @@ const CONCURRENCY: usize = 8;
 const MAX_ATTEMPTS: i32 = 10;
 /// Unprocessed events read per sweep.
 const SWEEP_BATCH: i64 = 100;
+
+static WEBHOOKS: LazyLock<Counter<u64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .u64_counter("rentory.payments.webhooks")
+        .with_unit("{webhook}")
+        .with_description("Paystack webhooks received and processing attempts, by outcome")
+        .build()
+});
+
+fn count(stage: &'static str, outcome: &'static str) {
+    WEBHOOKS.add(
+        1,
+        &[
+            KeyValue::new("stage", stage),
+            KeyValue::new("outcome", outcome),
+        ],
+    );
+}
 
 /// The receiving side: signature check and storage.
 #[derive(Clone)]
@@ -72,6 +97,7 @@ impl Inbox {
         request: &RequestContext,
     ) -> Result<Received, Error> {
         if body.len() > MAX_BODY_BYTES {
+            count("received", "TOO_LARGE");
             return Err(Error::invalid(
                 "body",
                 format!("at most {MAX_BODY_BYTES} bytes"),
@@ -82,6 +108,7 @@ impl Inbox {
             body,
             signature.trim(),
         ) {
+            count("received", "BAD_SIGNATURE");
             return Err(Error::BadSignature);
         }
         // Signed by Paystack, so kept even if it does not parse as an event: it is
@@ -137,6 +164,14 @@ impl Inbox {
             }
         };
         tracing::info!(%event, %identity, event_id = %received.event_id, duplicate = received.duplicate, "webhook stored");
+        count(
+            "received",
+            if received.duplicate {
+                "DUPLICATE"
+            } else {
+                "ACCEPTED"
+            },
+        );
         Ok(received)
     }
 }
@@ -269,6 +304,7 @@ async fn process(
             finish(pool, claimed.id, "ERROR", Some(&error)).await
         }
         Err(e) => {
+            count("processed", "RETRY");
             let error = rentory_runtime::error_chain(&e);
             sqlx::query!(
                 r#"UPDATE payments.webhook_events SET last_error = $2, claimed_until = $3
@@ -284,7 +320,12 @@ async fn process(
     }
 }
 
-async fn finish(pool: &PgPool, id: Uuid, outcome: &str, error: Option<&str>) -> Result<(), Error> {
+async fn finish(
+    pool: &PgPool,
+    id: Uuid,
+    outcome: &'static str,
+    error: Option<&str>,
+) -> Result<(), Error> {
     sqlx::query!(
         r#"UPDATE payments.webhook_events
            SET processed_at = now(), outcome = $2, last_error = $3, claimed_until = NULL
@@ -296,6 +337,7 @@ async fn finish(pool: &PgPool, id: Uuid, outcome: &str, error: Option<&str>) -> 
     .execute(pool)
     .await?;
     tracing::info!(event_id = %id, outcome, "webhook processed");
+    count("processed", outcome);
     Ok(())
 }
 

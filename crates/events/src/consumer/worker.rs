@@ -1,9 +1,12 @@
 //! The consumer loop: keep a message stream open through outages and settle every message.
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -14,6 +17,7 @@ use crate::backoff::{Backoff, pause_or_shutdown};
 use crate::error::{EventError, HandlerError};
 use crate::trace::set_remote_parent;
 use rentory_runtime::error_chain as chain;
+use rentory_runtime::telemetry;
 
 /// Messages fetched per pull. Small, because they are handled one at a time and each must
 /// be settled within `ack_wait`.
@@ -33,7 +37,27 @@ pub(super) struct Worker<H> {
     js: jetstream::Context,
     config: ConsumerConfig,
     handler: H,
+    /// The durable name as a metric attribute, shared rather than copied per delivery.
+    consumer_attribute: KeyValue,
 }
+
+/// Deliveries after the first, whatever became of them: a rising rate means a consumer is
+/// failing (or too slow for `ack_wait`).
+static REDELIVERIES: LazyLock<Counter<u64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .u64_counter("rentory.consumer.redeliveries")
+        .with_unit("{delivery}")
+        .with_description("Event deliveries after the first (delivery count > 1)")
+        .build()
+});
+
+static HANDLED: LazyLock<Counter<u64>> = LazyLock::new(|| {
+    telemetry::meter()
+        .u64_counter("rentory.consumer.handled")
+        .with_unit("{delivery}")
+        .with_description("Event deliveries settled, by outcome")
+        .build()
+});
 
 /// How a delivery ends.
 enum Outcome {
@@ -59,11 +83,14 @@ impl<H: Handler> Worker<H> {
         config: ConsumerConfig,
         handler: H,
     ) -> Self {
+        let consumer_attribute =
+            KeyValue::new("consumer", Arc::<str>::from(config.durable_name.as_str()));
         Self {
             pool,
             js,
             config,
             handler,
+            consumer_attribute,
         }
     }
 
@@ -142,12 +169,14 @@ impl<H: Handler> Worker<H> {
             Ok(event) => event,
             Err(reason) => {
                 tracing::error!(consumer, subject = %message.subject, reason, "not an outbox event; terminating it");
+                self.count(message.subject.as_str(), 1, "not_an_event");
                 settle(&message, AckKind::Term).await;
                 return;
             }
         };
         let span = tracing::info_span!(
             "handle_event",
+            otel.kind = "consumer",
             consumer,
             event_id = %event.id,
             subject = %event.subject,
@@ -157,7 +186,9 @@ impl<H: Handler> Worker<H> {
         set_remote_parent(&span, event.traceparent.as_deref());
         async {
             let outcome = self.process(&event).await;
-            settle(&message, self.ack_kind(&event, outcome)).await;
+            let (kind, label) = self.ack_kind(&event, outcome);
+            self.count(&event.subject, event.delivery_count, label);
+            settle(&message, kind).await;
         }
         .instrument(span)
         .await;
@@ -235,33 +266,47 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    /// Logs the outcome and says how to settle the message.
-    fn ack_kind(&self, event: &Delivered, outcome: Outcome) -> AckKind {
+    /// Logs the outcome and says how to settle the message, and the outcome's metric label.
+    fn ack_kind(&self, event: &Delivered, outcome: Outcome) -> (AckKind, &'static str) {
         match outcome {
             Outcome::Applied => {
                 tracing::debug!("event applied");
-                AckKind::Ack
+                (AckKind::Ack, "applied")
             }
             Outcome::AlreadyProcessed => {
                 tracing::debug!("event already processed");
-                AckKind::Ack
+                (AckKind::Ack, "already_processed")
             }
             Outcome::Retry { after, reason } => {
                 let max = self.config.max_deliver;
                 if max > 0 && event.delivery_count >= max as u64 {
                     tracing::error!(event_id = %event.id, reason, deliveries = event.delivery_count,
                         "event still failing after max_deliver deliveries; giving up on it");
-                    AckKind::Term
+                    (AckKind::Term, "gave_up")
                 } else {
                     tracing::warn!(event_id = %event.id, reason, retry_in = ?after, "event will be redelivered");
-                    AckKind::Nak(Some(after))
+                    (AckKind::Nak(Some(after)), "retry")
                 }
             }
             Outcome::Permanent(reason) => {
                 tracing::error!(event_id = %event.id, reason, "event failed permanently; not redelivered");
-                AckKind::Term
+                (AckKind::Term, "poison")
             }
         }
+    }
+
+    /// `rentory.consumer.handled` by outcome, and `rentory.consumer.redeliveries` for a
+    /// delivery after the first.
+    fn count(&self, subject: &str, delivery_count: u64, outcome: &'static str) {
+        if !telemetry::metrics_enabled() {
+            return;
+        }
+        let consumer = self.consumer_attribute.clone();
+        let subject = KeyValue::new("subject", subject.to_owned());
+        if delivery_count > 1 {
+            REDELIVERIES.add(1, &[consumer.clone(), subject.clone()]);
+        }
+        HANDLED.add(1, &[consumer, subject, KeyValue::new("outcome", outcome)]);
     }
 }
 

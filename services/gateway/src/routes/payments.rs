@@ -3,10 +3,14 @@
 //! webhook. Every rule is the payments service's; the webhook is passed on as raw bytes
 //! with its signature, which the service checks.
 
+use std::sync::LazyLock;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use rentory_proto::payments::v1 as pb;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -553,6 +557,15 @@ pub async fn callback(ApiQuery(query): ApiQuery<CallbackQuery>) -> Json<Callback
     })
 }
 
+/// `rentory.payments.webhooks`, the instrument payments counts the rest of the webhooks on.
+static MISSING_SIGNATURES: LazyLock<Counter<u64>> = LazyLock::new(|| {
+    rentory_runtime::telemetry::meter()
+        .u64_counter("rentory.payments.webhooks")
+        .with_unit("{webhook}")
+        .with_description("Paystack webhooks received and processing attempts, by outcome")
+        .build()
+});
+
 /// Paystack's webhook: the raw body with `x-paystack-signature` (hex HMAC-SHA512 of the
 /// body with the secret key), no bearer token. A missing or wrong signature is 401 and
 /// nothing is stored; anything else is stored once and answered 200 at once (duplicates
@@ -583,6 +596,14 @@ pub async fn paystack_webhook(
     };
     let Some(signature) = signature else {
         tracing::warn!("webhook without a single x-paystack-signature refused");
+        // Payments never sees these, so they are counted here beside its own outcomes.
+        MISSING_SIGNATURES.add(
+            1,
+            &[
+                KeyValue::new("stage", "received"),
+                KeyValue::new("outcome", "MISSING_SIGNATURE"),
+            ],
+        );
         return Err(Problem::new(
             ProblemType::Unauthenticated,
             "the webhook signature is missing",
