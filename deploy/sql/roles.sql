@@ -33,6 +33,9 @@ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = format('rentory_%s_app', s)) THEN
             EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT', format('rentory_%s_app', s));
         END IF;
+        -- Giving a schema to a role needs membership in it (Cloud SQL's postgres user is no
+        -- superuser); a superuser gains nothing by it.
+        EXECUTE format('GRANT %I TO %I', format('rentory_%s_owner', s), current_user);
         EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', s, format('rentory_%s_owner', s));
         EXECUTE format('ALTER SCHEMA %I OWNER TO %I', s, format('rentory_%s_owner', s));
         EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', s, format('rentory_%s_app', s));

@@ -127,3 +127,20 @@ pub fn callee_of(setting: &str) -> Option<&'static Service> {
     };
     by_name(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_url_settings_name_their_service_and_nothing_else_does() {
+        let callee = |setting| callee_of(setting).map(|s| s.name);
+        assert_eq!(callee("RENTORY_AI_URL"), Some("ai-orchestrator"));
+        assert_eq!(callee("RENTORY_LISTINGS_URL"), Some("listings"));
+        assert_eq!(callee("RENTORY_PUBLIC_URL"), None);
+        assert_eq!(callee("RENTORY_KYC_BUCKET_URL"), None);
+        assert_eq!(callee("RENTORY_PAYMENTS_CALLBACK_URL"), None);
+        assert_eq!(callee("RENTORY_GEMINI_URL"), None);
+        assert_eq!(callee("NATS_URL"), None);
+    }
+}
