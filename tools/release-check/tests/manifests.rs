@@ -147,6 +147,31 @@ fn every_service_has_a_knative_manifest_naming_its_binary() {
     }
 }
 
+/// The manifests' `command` is where the Dockerfile puts the binary, and the runtime image is
+/// the one whose libraries `make release-check` checks the binaries against.
+#[test]
+fn the_dockerfile_builds_the_binary_the_manifests_run() {
+    let dockerfile = std::fs::read_to_string(workspace_root().join("deploy/Dockerfile")).unwrap();
+    for expected in [
+        r#"--bin "${SERVICE}""#,
+        r#"COPY --from=builder "/out/${SERVICE}" "/usr/local/bin/${SERVICE}""#,
+        "FROM gcr.io/distroless/base-nossl-debian12:nonroot",
+        "COPY --from=builder /lib/x86_64-linux-gnu/libgcc_s.so.1 /lib/x86_64-linux-gnu/libgcc_s.so.1",
+        "cargo chef cook --release",
+        "CARGO_PROFILE_RELEASE_STRIP=symbols",
+    ] {
+        assert!(
+            dockerfile.contains(expected),
+            "deploy/Dockerfile lacks {expected}"
+        );
+    }
+    let runtime = dockerfile.rsplit("\nFROM ").next().unwrap();
+    assert!(
+        runtime.contains("USER 65532:65532"),
+        "the runtime stage runs as nonroot"
+    );
+}
+
 #[test]
 fn ports_and_probes_are_what_each_service_serves() {
     let gateway_routes = settings::rust_sources(&workspace_root().join("services/gateway/src"))
