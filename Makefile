@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . scripts/env &&
 
-.PHONY: help bootstrap run demo admin lease-audit test bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
+.PHONY: help bootstrap run demo admin lease-audit test release-check bench lint fmt sqlx-prepare sqlx-check dev-db build release clean-data
 
 help:
 	@echo "make run           start Postgres+PostGIS, Redis, NATS if needed, build and run the whole stack"
@@ -13,6 +13,8 @@ help:
 	@echo "make admin EMAIL=.. PASSWORD=.. PIN=..  create the first ADMIN for make run"
 	@echo "make lease-audit   walk every lease's hash-chained audit log in DATABASE_URL; names the first broken row (exit 1)"
 	@echo "make test          start the servers if needed, then cargo test --workspace"
+	@echo "make release-check release build of the eight services; each started alone (as Cloud Run would) on the local servers:"
+	@echo "                   time to ready, idle memory, binary size; fails if one is not ready in 20 s (CI runs it after make test)"
 	@echo "make bench         release build; gateway latency and throughput per route, as ratios to /healthz;"
 	@echo "                   then discover latency at 1/8/32 clients over 100k seeded listings beside the bare PostGIS query"
 	@echo "                   (RENTORY_BENCH_LISTINGS=1000000 make bench for the 1M run)"
@@ -54,6 +56,15 @@ lease-audit: bootstrap
 
 test: bootstrap
 	@$(ENV) cargo test --workspace
+
+# The eight release binaries, built in their own target directory (a release build would hold
+# the shared one's lock for minutes while other clones build), then tools/release-check starts
+# each alone against the local servers and prints its table (README, "Deploying").
+release-check: bootstrap
+	@$(ENV) release_dir="$${RENTORY_RELEASE_TARGET_DIR:-$$(dirname "$$CARGO_TARGET_DIR")/release-target}"; \
+	CARGO_TARGET_DIR="$$release_dir" cargo build --release --locked --bins \
+	  -p gateway -p identity -p kyc -p ai-orchestrator -p listings -p chat -p lease -p payments && \
+	cargo run -q --locked -p rentory-release-check -- --bin-dir "$$release_dir/release"
 
 # Release build of a whole stack per run; prints tables (tests/bench/gateway.rs, then
 # tests/bench/discover.rs with RENTORY_BENCH_LISTINGS seeded listings, default 100000,
