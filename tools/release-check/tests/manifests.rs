@@ -14,10 +14,6 @@ use rentory_release_check::services::{Health, SERVICES, Service};
 use rentory_release_check::settings::{self, Settings};
 use rentory_release_check::workspace_root;
 
-/// Settings whose reader is being written beside this branch (issue 8): the manifests
-/// already set them. Once the code reads one, the source scan finds it and it can go.
-const LANDING_WITH_ISSUE_8: &[&str] = &["RENTORY_PEER_AUTH"];
-
 /// Required by the source only on a branch production never takes, with the manifest value
 /// that keeps it off that branch.
 const REQUIRED_ONLY_LOCALLY: &[(&str, &str, &str, &str)] = &[(
@@ -256,7 +252,7 @@ fn manifests_set_exactly_the_settings_each_service_reads() {
                 service.name
             );
             assert!(
-                read.read.contains(*name) || LANDING_WITH_ISSUE_8.contains(name),
+                read.read.contains(*name),
                 "{}: the manifest sets {name}, which the service never reads",
                 service.name
             );
