@@ -14,5 +14,6 @@ mod leases;
 mod listings;
 mod outage;
 mod payments;
+mod peer_auth;
 mod rate_limits;
 mod tokens;

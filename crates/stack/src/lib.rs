@@ -92,6 +92,9 @@ pub struct Tuning {
     pub socket: SocketSettings,
     /// How long into a Redis outage the gateway's revocation checks fail open.
     pub redis_outage_grace: Duration,
+    /// How services prove themselves to each other. One process on loopback needs nothing
+    /// (`None`); a test may turn on Cloud Run's ID tokens against a fake metadata server.
+    pub peer_auth: PeerAuth,
 }
 
 impl Default for Tuning {
@@ -113,6 +116,7 @@ impl Default for Tuning {
             payments_reconcile_interval: Duration::from_secs(30),
             socket: SocketSettings::default(),
             redis_outage_grace: gateway::DEFAULT_REDIS_OUTAGE_GRACE,
+            peer_auth: PeerAuth::None,
         }
     }
 }
@@ -389,8 +393,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         face_match_backoff: t.face_match_backoff,
         max_upload_bytes: t.max_upload_bytes,
         port: kyc_addr.port(),
-        // One process on loopback: nothing between the services to authenticate to.
-        peer_auth: PeerAuth::None,
+        peer_auth: t.peer_auth.clone(),
     };
     let ai_config = ai_orchestrator::Config {
         gemini: t.gemini.clone(),
@@ -409,6 +412,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         token_settings: t.tokens.clone(),
         max_photo_bytes: t.max_upload_bytes,
         discover_window: t.discover_window,
+        peer_auth: t.peer_auth.clone(),
         port: listings_addr.port(),
         ..listings::Config::local(
             options.database_url.clone(),
@@ -424,6 +428,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         token_settings: t.tokens.clone(),
         reconcile_interval: t.payments_reconcile_interval,
         lease_url: format!("http://{lease_addr}"),
+        peer_auth: t.peer_auth.clone(),
         port: payments_addr.port(),
         ..payments::Config::local(
             options.database_url.clone(),
@@ -438,6 +443,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     };
     let chat_config = chat::Config {
         token_settings: t.tokens.clone(),
+        peer_auth: t.peer_auth.clone(),
         port: chat_addr.port(),
         ..chat::Config::local(
             options.database_url.clone(),
@@ -449,6 +455,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     };
     let lease_config = lease::Config {
         token_settings: t.tokens.clone(),
+        peer_auth: t.peer_auth.clone(),
         port: lease_addr.port(),
         ..lease::Config::local(
             options.database_url.clone(),
@@ -470,7 +477,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         payments_url: format!("http://{payments_addr}"),
         chat_url: format!("http://{chat_addr}"),
         lease_url: format!("http://{lease_addr}"),
-        peer_auth: PeerAuth::None,
+        peer_auth: t.peer_auth.clone(),
         nats_url: options.nats_url.clone(),
         socket: t.socket,
         photos: Some(gateway::LocalPhotos {
