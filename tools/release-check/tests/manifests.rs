@@ -501,7 +501,7 @@ async fn a_unix_socket_database_url_is_understood_by_sqlx() {
     }
 }
 
-/// What `scripts/deploy` applies: every placeholder filled, still a valid manifest.
+/// What `scripts/deploy` applies: every `${...}` variable filled, still a valid manifest.
 #[test]
 fn scripts_deploy_renders_every_manifest_completely() {
     for service in &SERVICES {
